@@ -1,0 +1,41 @@
+# Two commands: `make run` starts the app, `make test` runs the whole suite.
+# Each creates (or reuses) a virtualenv OUTSIDE the clone, keyed by a hash of the requirement
+# files, so a fresh clone (CI) reuses the several-GB torch install instead of downloading it again.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV_ROOT ?= $(HOME)/.cache/genlab/venvs
+REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+VENV := $(VENV_ROOT)/$(REQ_HASH)
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test venv lint bench clean-venvs
+
+# The marker file is written only after a complete install, so an interrupted install is retried.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@mkdir -p $(VENV_ROOT)
+	@echo "virtualenv: $(VENV)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+	@# Prune virtualenvs made for superseded requirement files.
+	@for d in $(VENV_ROOT)/*; do [ "$$d" = "$(VENV)" ] || rm -rf "$$d"; done
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+
+bench: venv
+	$(PY) -m genmodels bench
+
+clean-venvs:
+	rm -rf $(VENV_ROOT)

@@ -1,0 +1,249 @@
+"""Checkpoints: one ``.safetensors`` file per model, its configs and story in the metadata.
+
+A safetensors file is an 8-byte little-endian header length, a JSON header (tensor names, dtypes,
+shapes, byte offsets, and a string-to-string ``__metadata__``), then raw tensor bytes. It holds no
+code, so loading one cannot run anything. We put one JSON document under ``__metadata__["genmodels"]``:
+
+    {"format_version": 1, "family": "vae", "name": ..., "model_config": {...},
+     "train_config": {...}, "dataset": "fashion-mnist", "metrics": {...},
+     "history": [{"step": 20, "loss": ...}, ...], "created_at": "...", "package_version": "..."}
+
+Loading an untrusted file (``read_checkpoint``) checks, before allocating any tensor: the size cap,
+that it is not a pickle / torch.save zip, a sane header length, the header JSON, a known family and
+a valid config, and that every tensor name, dtype and shape is exactly what that config builds
+(worked out on the meta device, which allocates nothing). Then it loads the bytes, refuses
+non-finite values and loads the model strictly. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+
+import genmodels
+from genmodels import registry
+from genmodels.configs import from_dict, to_dict
+from genmodels.errors import CheckpointError, ConfigError
+from genmodels.training import TrainConfig
+
+FORMAT_VERSION = 1
+MAX_CHECKPOINT_BYTES = int(os.environ.get("GENLAB_MAX_CHECKPOINT_MB", "64")) * 1024 * 1024
+MAX_HEADER_BYTES = 1024 * 1024  # our headers are a few KiB; anything near this is hostile
+HISTORY_POINTS = 200  # loss-history points kept in the metadata
+DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
+DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    family: str
+    name: str
+    model_config: Any  # the family's config dataclass
+    train_config: TrainConfig | None
+    dataset: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    created_at: str = ""
+    package_version: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": self.format_version, "family": self.family, "name": self.name,
+            "model_config": to_dict(self.model_config),
+            "train_config": to_dict(self.train_config) if self.train_config else None,
+            "dataset": self.dataset, "metrics": self.metrics, "history": self.history,
+            "created_at": self.created_at, "package_version": self.package_version,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    model: torch.nn.Module  # on the CPU, in eval mode
+    info: CheckpointInfo
+
+
+def thin_history(history: list[dict], points: int = HISTORY_POINTS) -> list[dict]:
+    """At most ``points`` entries, evenly spaced, always keeping the last."""
+    if len(history) <= points:
+        return list(history)
+    stride = len(history) / points
+    return [history[int(i * stride)] for i in range(points - 1)] + [history[-1]]
+
+
+def make_info(family: str, model, *, name: str = "", train_config: TrainConfig | None = None, dataset: str = "",
+              metrics: dict | None = None, history: list | None = None) -> CheckpointInfo:
+    return CheckpointInfo(
+        family=family, name=name or family, model_config=model.config, train_config=train_config,
+        dataset=dataset, metrics=dict(metrics or {}), history=thin_history(history or []),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        package_version=genmodels.__version__,
+    )
+
+
+def checkpoint_bytes(model: torch.nn.Module, info: CheckpointInfo) -> bytes:
+    """The checkpoint as bytes (for a download button)."""
+    module = getattr(model, "_orig_mod", model)  # torch.compile wraps the module: save the original
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+    return safetensors.torch.save(tensors, metadata={"genmodels": json.dumps(info.to_json())})
+
+
+def save_checkpoint(path: str | Path, model: torch.nn.Module, info: CheckpointInfo) -> Path:
+    """Write atomically: a temporary file in the same folder, then a rename, so an interrupted
+    write never leaves half a checkpoint under the real name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = checkpoint_bytes(model, info)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Loading untrusted bytes
+# --------------------------------------------------------------------------------------------
+
+def parse_header(data: bytes) -> tuple[dict, int]:
+    """The JSON header and where the tensor bytes start, after the structural checks."""
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"the file is {len(data) / 2**20:.1f} MiB; checkpoints over "
+                              f"{MAX_CHECKPOINT_BYTES // 2**20} MiB are refused")
+    if data[:1] == b"\x80" or data[:4] == b"PK\x03\x04":
+        raise CheckpointError("this is a pickle or torch.save file, not a .safetensors checkpoint; "
+                              "pickles can run code, so they are never loaded. Save with safetensors instead.")
+    if len(data) < 8:
+        raise CheckpointError("the file is too short to be a safetensors checkpoint (empty or truncated)")
+    (header_length,) = struct.unpack("<Q", data[:8])
+    if header_length > MAX_HEADER_BYTES:
+        raise CheckpointError(f"the header claims {header_length} bytes, which is absurd for a checkpoint; "
+                              "the file is corrupt or not a safetensors file")
+    if 8 + header_length > len(data):
+        raise CheckpointError("the file is truncated: it ends inside its header")
+    try:
+        header = json.loads(data[8:8 + header_length])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError("the header is not valid JSON: this is not a safetensors file") from None
+    if not isinstance(header, dict):
+        raise CheckpointError("the header is not a JSON object: this is not a safetensors file")
+    return header, 8 + header_length
+
+
+def upgrade(document: dict) -> dict:
+    """Bring an older metadata document to FORMAT_VERSION (there is only version 1 so far)."""
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"unsupported checkpoint format_version {version!r}; this genmodels "
+                              f"reads version {FORMAT_VERSION}")
+    return document
+
+
+def parse_info(header: dict) -> CheckpointInfo:
+    metadata = header.get("__metadata__")
+    if not isinstance(metadata, dict) or "genmodels" not in metadata:
+        raise CheckpointError("this safetensors file has no genmodels metadata, so the model it holds "
+                              "is unknown; only checkpoints saved by the Generative Models Lab load here")
+    try:
+        document = json.loads(metadata["genmodels"])
+    except (TypeError, json.JSONDecodeError):
+        raise CheckpointError("the genmodels metadata is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise CheckpointError("the genmodels metadata is not a JSON object")
+    document = upgrade(document)
+    try:
+        spec = registry.family(document.get("family"))
+        model_config = from_dict(spec.config_class, document.get("model_config"))
+        train_config = document.get("train_config")
+        train_config = from_dict(TrainConfig, train_config) if train_config is not None else None
+    except ConfigError as error:
+        raise CheckpointError(f"the checkpoint's configuration is invalid: {error}") from None
+    metrics = document.get("metrics") or {}
+    history = document.get("history") or []
+    if not isinstance(metrics, dict) or not isinstance(history, list):
+        raise CheckpointError("the checkpoint's metrics or history are malformed")
+    return CheckpointInfo(
+        family=spec.name, name=str(document.get("name") or spec.name), model_config=model_config,
+        train_config=train_config, dataset=str(document.get("dataset", "")), metrics=metrics, history=history,
+        created_at=str(document.get("created_at", "")), package_version=str(document.get("package_version", "")),
+    )
+
+
+def expected_tensors(info: CheckpointInfo) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """name -> (dtype name, shape) of the state dict the config builds, computed on the meta
+    device so that even a config asking for a huge model allocates nothing."""
+    with torch.device("meta"):
+        model = registry.family(info.family).model_class(info.model_config)
+    return {k: (DTYPE_NAMES[v.dtype], tuple(v.shape)) for k, v in model.state_dict().items()}
+
+
+def check_tensors(header: dict, expected: dict, data_bytes: int) -> None:
+    found = {k: v for k, v in header.items() if k != "__metadata__"}
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"the tensors do not match the model its config describes: "
+                              f"missing {missing[:5]}, unexpected {unexpected[:5]}")
+    total = 0
+    for name, (dtype, shape) in expected.items():
+        entry = found[name]
+        if not isinstance(entry, dict) or entry.get("dtype") != dtype or tuple(entry.get("shape", ())) != shape:
+            raise CheckpointError(f"tensor {name!r} should be {dtype} of shape {list(shape)}, "
+                                  f"the file has {entry.get('dtype')} of shape {entry.get('shape')}")
+        offsets = entry.get("data_offsets")
+        size = torch.empty((), dtype=DTYPES[dtype]).element_size() * int(torch.Size(shape).numel())
+        if not (isinstance(offsets, list) and len(offsets) == 2 and offsets[1] - offsets[0] == size
+                and 0 <= offsets[0] and offsets[1] <= data_bytes):
+            raise CheckpointError(f"tensor {name!r} has corrupt byte offsets (truncated file?)")
+        total += size
+    if total != data_bytes:
+        raise CheckpointError(f"the file holds {data_bytes} bytes of tensor data where {total} were expected "
+                              "(truncated or padded)")
+
+
+def read_checkpoint(data: bytes) -> LoadedCheckpoint:
+    """Validate and load a checkpoint from untrusted bytes. Raises CheckpointError, naming the
+    reason, for anything that is not a valid checkpoint of a known family."""
+    header, data_start = parse_header(data)
+    info = parse_info(header)
+    check_tensors(header, expected_tensors(info), len(data) - data_start)
+    try:
+        tensors = safetensors.torch.load(data)
+    except Exception as error:  # safetensors raises its own SafetensorError for malformed files
+        raise CheckpointError(f"the safetensors data is malformed: {error}") from None
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"tensor {name!r} holds NaN or infinite values; the model is broken")
+    model = registry.empty_model(registry.family(info.family), info.model_config)
+    model.load_state_dict(tensors, strict=True)
+    return LoadedCheckpoint(model=model.eval(), info=info)
+
+
+def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(f"{path.name} is {size / 2**20:.1f} MiB; checkpoints over "
+                                  f"{MAX_CHECKPOINT_BYTES // 2**20} MiB are refused")
+        data = path.read_bytes()
+    except OSError as error:
+        raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return read_checkpoint(data)
+    except CheckpointError as error:
+        raise CheckpointError(f"{path.name}: {error}") from None

@@ -1,0 +1,220 @@
+"""``python -m genmodels``: list datasets, train, inspect and evaluate checkpoints, benchmark.
+
+    python -m genmodels datasets
+    python -m genmodels train FAMILY [--arch mlp|conv] [--dataset NAME] [--epochs N] [--max-steps N]
+           [--batch-size N] [--lr X] [--latent-dim N] [--hidden N[,N...]] [--seed N]
+           [--device auto|cpu|cuda] [--out FILE.safetensors] [family-specific options]
+    python -m genmodels info FILE.safetensors
+    python -m genmodels eval FILE.safetensors [--dataset NAME]
+    python -m genmodels bench [--quick]
+
+``train`` draws a progress bar on a terminal and prints, as its last line, one JSON object.
+Errors a user can cause print one line and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from genmodels.errors import GenLabError
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints the whole usage; one line is kinder
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 400 or 256,128; got {text!r}") from None
+
+
+def build_parser() -> ArgumentParser:
+    from genmodels.data import DATASETS
+    from genmodels.registry import FAMILIES
+
+    parser = ArgumentParser(prog="python -m genmodels", description="The Generative Models Lab's command line.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+
+    commands.add_parser("datasets", help="list datasets and whether each is available offline")
+
+    train = commands.add_parser("train", help="train a model and save it as a .safetensors checkpoint")
+    train.add_argument("family", choices=list(FAMILIES))
+    train.add_argument("--dataset", default="fashion-mnist", choices=list(DATASETS))
+    train.add_argument("--arch", choices=["mlp", "conv"])
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate (the generator's, for GANs)")
+    train.add_argument("--latent-dim", type=int)
+    train.add_argument("--hidden", type=widths, help="layer widths, e.g. 400 or 256,128 (GANs: one width)")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    train.add_argument("--out", help="checkpoint path (default: runs/FAMILY-DATASET-TIME.safetensors)")
+    train.add_argument("--name", help="the model's name, stored in the checkpoint")
+    extra = train.add_argument_group("family-specific")
+    extra.add_argument("--beta", type=float, help="vae: weight on the KL term")
+    extra.add_argument("--rho", type=float, help="sparse_ae: target mean activation")
+    extra.add_argument("--sparsity-weight", type=float, help="sparse_ae: weight on the sparsity penalty")
+    extra.add_argument("--noise", choices=["none", "gaussian", "salt_pepper", "masking", "block"],
+                       help="dae: corruption of training inputs")
+    extra.add_argument("--noise-level", type=float, help="dae: corruption strength")
+    extra.add_argument("--d-steps", type=int, help="gan/dcgan: discriminator steps per generator step")
+    extra.add_argument("--lr-d", type=float, help="gan/dcgan: the discriminator's learning rate")
+    extra.add_argument("--gan-loss", choices=["non_saturating", "least_squares"])
+
+    info = commands.add_parser("info", help="print a checkpoint's metadata as JSON")
+    info.add_argument("checkpoint")
+
+    evaluate = commands.add_parser("eval", help="test-split metrics of a checkpoint as JSON")
+    evaluate.add_argument("checkpoint")
+    evaluate.add_argument("--dataset", choices=list(DATASETS), help="default: the one it was trained on")
+    evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+    bench = commands.add_parser("bench", help="benchmark our trainer against the classic recipe")
+    bench.add_argument("--quick", action="store_true", help="a short run (under a minute on 2 CPU cores)")
+    bench.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from genmodels.runtime import configure_process
+
+    configure_process()
+    try:
+        return {"datasets": cmd_datasets, "train": cmd_train, "info": cmd_info, "eval": cmd_eval,
+                "bench": cmd_bench}[args.command](args)
+    except GenLabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_datasets(args) -> int:
+    from genmodels.data import DATASETS, where_available
+
+    for name, info in DATASETS.items():
+        where = where_available(name)
+        status = f"offline: {where}" if where else "not on disk: downloaded through torchvision on first use"
+        print(f"{name:14} {info.kind:7} {info.description}\n{'':23}{status}")
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self):
+        self.enabled = sys.stderr.isatty()
+        self.total = 0
+
+    def __call__(self, event) -> None:
+        from genmodels.training import EpochEnd, Finished, Started, Step
+
+        if not self.enabled:
+            return
+        if isinstance(event, Started):
+            self.total = event.total_steps
+            print(f"training {event.family} on {event.dataset} ({event.device}, {event.parameters:,} parameters)",
+                  file=sys.stderr)
+        elif isinstance(event, Step):
+            done = event.step / max(self.total, 1)
+            bar = "#" * int(30 * done) + "." * (30 - int(30 * done))
+            loss = next(iter(event.terms.values()))
+            print(f"\r[{bar}] {100 * done:5.1f}% step {event.step}/{self.total} epoch {event.epoch} "
+                  f"loss {loss:.4g} {event.images_per_second:,.0f} img/s ", end="", file=sys.stderr, flush=True)
+        elif isinstance(event, EpochEnd):
+            test = ", ".join(f"{k} {v:.4g}" for k, v in event.test.items())
+            print(f"\repoch {event.epoch}: {test}" + " " * 30, file=sys.stderr)
+        elif isinstance(event, Finished):
+            print(f"{event.reason} after {event.step} steps in {event.seconds:.1f} s", file=sys.stderr)
+
+
+def cmd_train(args) -> int:
+    import dataclasses
+
+    from genmodels import checkpoints, registry, training
+    from genmodels.data import load_dataset
+
+    spec = registry.family(args.family)
+    device = training.resolve_device(args.device or "auto")
+    dataset = load_dataset(args.dataset, device)
+    model_config = registry.model_config(
+        spec, dataset, arch=args.arch, latent_dim=args.latent_dim, hidden=args.hidden, beta=args.beta,
+        sparsity_target=args.rho, sparsity_weight=args.sparsity_weight, corruption=args.noise,
+        noise_level=args.noise_level, d_steps=args.d_steps, loss=args.gan_loss,
+    )
+    overrides = {"epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size, "lr": args.lr,
+                 "lr_discriminator": args.lr_d, "seed": args.seed, "device": args.device}
+    train_config = dataclasses.replace(spec.default_train, **{k: v for k, v in overrides.items() if v is not None})
+    model = registry.build_model(spec, model_config, seed=train_config.seed)
+
+    result = training.fit(spec, model, dataset, train_config, on_event=ProgressBar())
+    finished = result.finished
+    epochs = [e for e in result.events if isinstance(e, training.EpochEnd)]
+    history = [{"step": e.step, **e.terms} for e in result.events if isinstance(e, training.Step)]
+    out = Path(args.out) if args.out else Path("runs") / (
+        f"{spec.name}-{dataset.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.safetensors")
+    info = checkpoints.make_info(spec.name, model, name=args.name or out.stem, train_config=train_config,
+                                 dataset=dataset.name, metrics=finished.test, history=history)
+    checkpoints.save_checkpoint(out, model, info)
+    summary = {
+        "family": spec.name, "dataset": dataset.name, "device": str(device), "epochs": finished.epoch,
+        "steps": finished.step, "seconds": round(finished.seconds, 3),
+        "train_seconds": round(finished.train_seconds, 3),
+        "images_per_second": round(finished.images_per_second, 1),
+        "train_loss": epochs[-1].train.get("loss", epochs[-1].train.get("d_loss")) if epochs else None,
+        **finished.test, "stopped_because": finished.reason, "out": str(out),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from genmodels.checkpoints import load_checkpoint
+    from genmodels.models.common import parameter_count
+
+    loaded = load_checkpoint(args.checkpoint)
+    document = loaded.info.to_json()
+    document["parameters"] = parameter_count(loaded.model)
+    print(json.dumps(document, indent=2))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from genmodels import registry, training
+    from genmodels.checkpoints import load_checkpoint
+    from genmodels.data import load_dataset
+    from genmodels.errors import ConfigError
+
+    loaded = load_checkpoint(args.checkpoint)
+    info = loaded.info
+    name = args.dataset or info.dataset
+    if not name:
+        raise ConfigError("the checkpoint does not say which dataset it was trained on; pass --dataset")
+    device = training.resolve_device(args.device)
+    dataset = load_dataset(name, device)
+    spec = registry.family(info.family)
+    registry.check_dataset(spec, dataset)
+    config = info.model_config
+    if dataset.kind == "image" and (dataset.channels, dataset.image_size) != (config.channels, config.image_size):
+        raise ConfigError(f"{name} has {dataset.channels}x{dataset.image_size}x{dataset.image_size} images; the "
+                          f"model expects {config.channels}x{config.image_size}x{config.image_size}")
+    seed = info.train_config.seed if info.train_config else 0
+    metrics = spec.evaluate(loaded.model.to(device).eval(), dataset, seed)
+    print(json.dumps({"family": info.family, "dataset": name, "device": str(device), **metrics}))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from genmodels.bench import run_bench
+
+    return run_bench(quick=args.quick, device=args.device)

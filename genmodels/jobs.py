@@ -1,0 +1,227 @@
+"""A training run as a stoppable background job: a thread, a lock, a stop event.
+
+The thread drains ``training.train`` and records what it sees; anyone (a Streamlit page polling
+every second, a test) reads a consistent copy with ``job.view()``. The job never calls the UI.
+
+A process-wide ``JobSlots`` caps how many jobs train at once (a class of thirty on one server must
+not start thirty runs that share two cores); the rest wait in a queue, in order, with a visible
+"queued" state and their place in line.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+
+from genmodels import training
+from genmodels.data import Dataset
+from genmodels.errors import GenLabError
+from genmodels.training import EpochEnd, Finished, Snapshot, Started, Step, TrainConfig
+
+QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
+ACTIVE_STATES = (QUEUED, RUNNING)
+MAX_SNAPSHOTS = 60  # snapshots kept per job (a timeline to scrub through); older ones are thinned
+
+
+class JobSlots:
+    """At most ``capacity`` jobs run at once; the others wait first-come, first-served."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._condition = threading.Condition()
+        self._running: set[int] = set()
+        self._waiting: list[int] = []
+
+    def acquire(self, job_id: int, stop: threading.Event) -> bool:
+        """Block until ``job_id`` may run (True) or ``stop`` is set while waiting (False)."""
+        with self._condition:
+            self._waiting.append(job_id)
+            try:
+                while not (self._waiting[0] == job_id and len(self._running) < self.capacity):
+                    if stop.is_set():
+                        return False
+                    self._condition.wait(timeout=0.2)
+                self._running.add(job_id)
+                return True
+            finally:
+                self._waiting.remove(job_id)
+                self._condition.notify_all()
+
+    def release(self, job_id: int) -> None:
+        with self._condition:
+            self._running.discard(job_id)
+            self._condition.notify_all()
+
+    def place_in_queue(self, job_id: int) -> int:
+        """How many jobs are ahead of ``job_id`` (0 if it is next or running)."""
+        with self._condition:
+            return self._waiting.index(job_id) if job_id in self._waiting else 0
+
+    @property
+    def running(self) -> int:
+        with self._condition:
+            return len(self._running)
+
+
+# The one process-wide set of slots. GENLAB_MAX_JOBS sets its size (default: one per 2 cores).
+SLOTS = JobSlots(int(os.environ.get("GENLAB_MAX_JOBS", max(1, (os.cpu_count() or 2) // 2))))
+MAX_JOB_SECONDS = float(os.environ.get("GENLAB_MAX_JOB_SECONDS", "900"))
+_job_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A consistent copy of a job's progress, safe to read from any thread."""
+
+    id: int
+    name: str
+    family: str
+    dataset: str
+    state: str
+    message: str
+    device: str
+    step: int
+    total_steps: int
+    epoch: int
+    images_per_second: float
+    elapsed: float
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per Step event
+    epochs: list[dict[str, Any]] = field(default_factory=list)  # one row per EpochEnd
+    snapshots: list[Snapshot] = field(default_factory=list)
+    queue_position: int = 0
+    finished: Finished | None = None
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.state != RUNNING or not self.step or not self.total_steps:
+            return None
+        return self.elapsed / self.progress - self.elapsed if self.progress else None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+class TrainingJob:
+    def __init__(self, spec, model: torch.nn.Module, dataset: Dataset, config: TrainConfig, *, name: str = "",
+                 slots: JobSlots | None = None, optimizers=None, start_step: int = 0):
+        cap = MAX_JOB_SECONDS
+        if cap and (config.max_seconds == 0 or config.max_seconds > cap):
+            config = replace(config, max_seconds=cap)
+        self.id = next(_job_ids)
+        self.spec, self.model, self.dataset, self.config = spec, model, dataset, config
+        self.name = name or spec.name
+        self.slots = slots or SLOTS
+        # Made here rather than inside train() so that "train more" can hand them to a next job
+        # and Adam keeps its moment estimates.
+        self.optimizers = optimizers or spec.optimizers(model, config, training.resolve_device(config.device))
+        self.start_step = start_step
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"genlab-job-{self.id}", daemon=True)
+        self._state, self._message, self._device = QUEUED, "waiting for a free training slot", ""
+        self._started: Started | None = None
+        self._last_step: Step | None = None
+        self._history: list[dict[str, float]] = []
+        self._epochs: list[dict[str, Any]] = []
+        self._snapshots: list[Snapshot] = []
+        self._finished: Finished | None = None
+        self._began = time.monotonic()
+
+    # --- control ---
+    def start(self) -> TrainingJob:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to stop; it does within one training step (or at once while queued)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True if it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- reading ---
+    def view(self) -> JobView:
+        with self._lock:
+            started, step = self._started, self._last_step
+            return JobView(
+                id=self.id, name=self.name, family=self.spec.name, dataset=self.dataset.name, state=self._state,
+                message=self._message, device=self._device,
+                step=(self._finished.step if self._finished else step.step if step else self.start_step),
+                total_steps=(self.start_step + started.total_steps) if started else 0,
+                epoch=step.epoch if step else 0,
+                images_per_second=step.images_per_second if step else 0.0,
+                elapsed=(step.elapsed if step else 0.0) if not self._finished else self._finished.seconds,
+                history=list(self._history), epochs=list(self._epochs), snapshots=list(self._snapshots),
+                queue_position=self.slots.place_in_queue(self.id) if self._state == QUEUED else 0,
+                finished=self._finished,
+            )
+
+    # --- the thread ---
+    def _set(self, **values) -> None:
+        with self._lock:
+            for key, value in values.items():
+                setattr(self, f"_{key}", value)
+
+    def _run(self) -> None:
+        if not self.slots.acquire(self.id, self._stop):
+            self._set(state=STOPPED, message="stopped before it started")
+            return
+        try:
+            self._set(state=RUNNING, message="training")
+            events = training.train(self.spec, self.model, self.dataset, self.config, stop=self._stop,
+                                    optimizers=self.optimizers, start_step=self.start_step)
+            for event in events:
+                self._record(event)
+        except torch.OutOfMemoryError:
+            self._fail("ran out of memory. Lower the batch size or the model's size and try again.")
+        except GenLabError as error:
+            self._fail(str(error))
+        except Exception as error:  # a job must never take the server down; report what happened
+            self._fail(f"training failed: {type(error).__name__}: {error}")
+        finally:
+            self.slots.release(self.id)
+
+    def _fail(self, message: str) -> None:
+        self._set(state=FAILED, message=message)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # hand the failed run's memory back to other jobs
+
+    def _record(self, event) -> None:
+        with self._lock:
+            if isinstance(event, Started):
+                self._started, self._device = event, event.device
+            elif isinstance(event, Step):
+                self._last_step = event
+                self._history.append({"step": event.step, "epoch": event.epoch, "elapsed": event.elapsed,
+                                      "images_per_second": event.images_per_second, **event.terms})
+            elif isinstance(event, EpochEnd):
+                self._epochs.append({"epoch": event.epoch, "step": event.step, **{f"train_{k}": v for k, v in
+                                     event.train.items()}, **event.test})
+            elif isinstance(event, Snapshot):
+                self._snapshots.append(event)
+                if len(self._snapshots) > MAX_SNAPSHOTS:
+                    del self._snapshots[1::2]  # keep every other one: the timeline stays evenly spread
+            elif isinstance(event, Finished):
+                self._finished = event
+                self._state = FINISHED if event.reason in ("completed", "max_steps") else STOPPED
+                self._message = {
+                    "completed": f"finished {event.epoch} epoch(s) in {event.seconds:.1f} s",
+                    "max_steps": f"finished {event.step} steps in {event.seconds:.1f} s",
+                    "stopped": f"stopped at step {event.step}",
+                    "time_limit": f"stopped at the time limit of {self.config.max_seconds:g} s",
+                }[event.reason]

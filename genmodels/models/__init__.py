@@ -1,0 +1,1 @@
+"""Model families, one file each: autoencoder.py (ae, sparse_ae, dae), vae.py, gan.py (gan, dcgan)."""

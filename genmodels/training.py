@@ -1,0 +1,493 @@
+"""One training loop for every family, written as a generator of frozen events.
+
+``train(...)`` yields, in order: ``Started``; then ``Step`` every ``log_every`` optimizer steps,
+``Snapshot`` every ``snapshot_every`` steps and ``EpochEnd`` after each epoch (with test metrics);
+and last ``Finished`` (or it raises ``TrainingDiverged``). ``fit(...)`` drains it. The library
+never prints: the CLI and the app render the events.
+
+What differs between families lives in three small functions per family, below the loop:
+a step (one optimizer update on one batch, returning its loss terms), an evaluation on the test
+split, and a snapshot (the image or point grid shown while training). registry.py binds them.
+
+Speed: the dataset sits on the training device and is batched by shuffled index; loss terms are
+summed on the device and read back (one host sync) only every ``log_every`` steps; Adam is fused.
+Randomness comes from ``torch.Generator``s seeded from the config, never from the global seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+
+from genmodels import losses
+from genmodels.configs import check_choice, check_float, check_int
+from genmodels.corruption import corrupt
+from genmodels.data import Dataset, batch_indices
+from genmodels.errors import ConfigError, TrainingDiverged
+
+if TYPE_CHECKING:
+    from genmodels.registry import FamilySpec
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 5
+    max_steps: int = 0  # stop after this many optimizer steps in total; 0 = no limit
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_discriminator: float = 0.0  # GANs: the discriminator's learning rate; 0 = same as lr
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 20  # steps between Step events; each costs one host sync
+    snapshot_every: int = 200  # steps between Snapshot events; 0 = only at epoch ends
+    snapshot_count: int = 16  # images (or 16x as many points) in each snapshot
+    max_seconds: float = 0.0  # wall-clock cap; 0 = none
+
+    def __post_init__(self):
+        check_int("epochs", self.epochs, 1, 1000)
+        check_int("max_steps", self.max_steps, 0, 10_000_000)
+        check_int("batch_size", self.batch_size, 1, 8192)
+        check_float("lr", self.lr, 1e-6, 1.0)
+        if self.lr_discriminator != 0:
+            check_float("lr_discriminator", self.lr_discriminator, 1e-6, 1.0)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+        check_choice("device", self.device, DEVICES)
+        check_int("log_every", self.log_every, 1, 100_000)
+        check_int("snapshot_every", self.snapshot_every, 0, 10_000_000)
+        check_int("snapshot_count", self.snapshot_count, 1, 64)
+        check_float("max_seconds", self.max_seconds, 0.0, 7 * 24 * 3600)
+
+
+# --------------------------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Started:
+    family: str
+    dataset: str
+    device: str
+    total_steps: int  # planned optimizer steps (epochs x batches, capped by max_steps)
+    parameters: int
+
+
+@dataclass(frozen=True)
+class Step:
+    step: int  # optimizer steps done so far
+    epoch: int  # 1-based epoch in progress
+    terms: dict[str, float]  # loss terms averaged over the steps since the last Step event
+    images_per_second: float  # over the steps since the last Step event
+    elapsed: float  # seconds since Started
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    step: int
+    epoch: int
+    # Images: (rows, n, C, H, W) in [0, 1], one row per label (e.g. "input", "reconstruction").
+    # Points (2-D toys): (n, 2) generated points, and rows is ("generated",).
+    rows: tuple[str, ...]
+    images: torch.Tensor | None = None
+    points: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int
+    step: int
+    train: dict[str, float]  # loss terms averaged over the epoch
+    test: dict[str, float]  # test-split metrics (see the family's evaluate function)
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class Finished:
+    reason: str  # "completed", "max_steps", "stopped" or "time_limit"
+    step: int
+    epoch: int
+    seconds: float  # wall clock, evaluation and snapshots included
+    train_seconds: float  # in training steps only
+    images_per_second: float  # training images per train_second
+    test: dict[str, float]  # metrics at the last evaluation (empty if none ran)
+
+
+Event = Started | Step | Snapshot | EpochEnd | Finished
+
+
+# --------------------------------------------------------------------------------------------
+# Device and optimizers
+# --------------------------------------------------------------------------------------------
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks cuda, then mps, then cpu. Asking for a missing device is a ConfigError."""
+    check_choice("device", name, DEVICES)
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' asked for, but no CUDA GPU is visible; use --device cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' asked for, but this machine has no Apple GPU; use cpu or auto")
+    return torch.device(name)
+
+
+def adam(parameters, lr: float, device: torch.device, betas=(0.9, 0.999)) -> torch.optim.Adam:
+    """Adam with the fused kernel where torch has one (cpu, cuda): one kernel for all parameters."""
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused or None, foreach=None if fused else True)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA (matmuls and convs in bf16; losses, exp and log stay fp32);
+    full fp32 elsewhere, where bf16 would be slower or less precise."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@dataclass
+class StepContext:
+    """What a family's step function needs besides the model and the batch."""
+
+    device: torch.device
+    generator: torch.Generator  # noise for corruption, reparameterisation, GAN latents
+    optimizers: dict[str, torch.optim.Optimizer]
+
+
+# --------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------
+
+def train(
+    spec: FamilySpec,
+    model: torch.nn.Module,
+    dataset: Dataset,
+    config: TrainConfig,
+    *,
+    stop: threading.Event | None = None,
+    optimizers: dict[str, torch.optim.Optimizer] | None = None,
+    start_step: int = 0,
+) -> Iterator[Event]:
+    """Train ``model`` (of family ``spec``) on ``dataset``, yielding events.
+
+    ``stop`` ends the run cooperatively within one step. To continue an earlier run ("train
+    more"), pass its ``optimizers`` (so Adam keeps its moment estimates) and ``start_step``."""
+    device = resolve_device(config.device)
+    model.to(device)
+    model.train()
+    data = dataset if dataset.device == device else dataset.to(device)
+    n_train = len(data.train_x)
+    batch_size = min(config.batch_size, n_train)
+    batches_per_epoch = math.ceil(n_train / batch_size)
+    total_steps = batches_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+
+    generator = torch.Generator(device=device).manual_seed(config.seed + 1 + start_step)
+    if optimizers is None:
+        optimizers = spec.optimizers(model, config, device)
+    ctx = StepContext(device=device, generator=generator, optimizers=optimizers)
+    # Fixed inputs for snapshots, so successive grids show the same images / the same noise.
+    snapshot_inputs = spec.snapshot_inputs(model, data, config.snapshot_count, config.seed)
+    started_at = time.monotonic()
+
+    yield Started(family=spec.name, dataset=dataset.name, device=str(device), total_steps=total_steps,
+                  parameters=sum(p.numel() for p in model.parameters()))
+
+    step, epoch, reason, last_test = start_step, 0, "completed", {}
+    window_sums: dict[str, torch.Tensor] = {}  # loss terms summed on the device since the last Step
+    window_steps, window_images, window_start = 0, 0, time.monotonic()
+    images_seen, side_seconds = 0, 0.0  # side: evaluation and snapshots, not training
+
+    def snapshot() -> Snapshot:
+        nonlocal side_seconds, window_start
+        began = time.monotonic()
+        model.eval()
+        shot = spec.snapshot(model, snapshot_inputs, ctx)
+        model.train()
+        side_seconds += time.monotonic() - began
+        window_start += time.monotonic() - began  # keep images/s about training alone
+        return Snapshot(step=step, epoch=epoch, **shot)
+
+    while epoch < config.epochs and reason == "completed":
+        if config.max_steps and step - start_step >= config.max_steps:
+            reason = "max_steps"
+            break
+        epoch += 1
+        epoch_sums: dict[str, torch.Tensor] = {}
+        epoch_steps = 0
+        for index in batch_indices(n_train, batch_size, generator, device):
+            if stop is not None and stop.is_set():
+                reason = "stopped"
+            elif config.max_seconds and time.monotonic() - started_at > config.max_seconds:
+                reason = "time_limit"
+            elif config.max_steps and step - start_step >= config.max_steps:
+                reason = "max_steps"
+            if reason != "completed":
+                break
+            x, y = data.train_x[index], data.train_y[index]
+            with autocast(device):
+                terms = spec.step(model, x, y, ctx)
+            step += 1
+            epoch_steps += 1
+            window_steps += 1
+            window_images += len(index)
+            images_seen += len(index)
+            for name, value in terms.items():
+                window_sums[name] = window_sums.get(name, 0.0) + value.float()
+                epoch_sums[name] = epoch_sums.get(name, 0.0) + value.float()
+
+            if step % config.log_every == 0:
+                # The one host sync per log_every steps: read all terms at once.
+                values = torch.stack(list(window_sums.values())).tolist()
+                now = time.monotonic()
+                averages = {k: v / window_steps for k, v in zip(window_sums, values)}
+                check_finite(averages, step, config)
+                yield Step(step=step, epoch=epoch, terms=averages,
+                           images_per_second=window_images / max(now - window_start, 1e-9),
+                           elapsed=now - started_at)
+                window_sums, window_steps, window_images, window_start = {}, 0, 0, time.monotonic()
+            if config.snapshot_every and step % config.snapshot_every == 0:
+                yield snapshot()
+
+        if epoch_steps == 0:  # stopped before this epoch took a step
+            epoch -= 1
+            break
+        epoch_values = torch.stack(list(epoch_sums.values())).tolist()
+        train_terms = {k: v / epoch_steps for k, v in zip(epoch_sums, epoch_values)}
+        check_finite(train_terms, step, config)
+        began = time.monotonic()
+        model.eval()
+        last_test = spec.evaluate(model, data, config.seed)
+        model.train()
+        side_seconds += time.monotonic() - began
+        window_start += time.monotonic() - began
+        yield EpochEnd(epoch=epoch, step=step, train=train_terms, test=last_test,
+                       elapsed=time.monotonic() - started_at)
+        yield snapshot()
+
+    model.eval()
+    seconds = time.monotonic() - started_at
+    train_seconds = max(seconds - side_seconds, 1e-9)
+    yield Finished(reason=reason, step=step, epoch=epoch, seconds=seconds, train_seconds=train_seconds,
+                   images_per_second=images_seen / train_seconds, test=last_test)
+
+
+def check_finite(terms: dict[str, float], step: int, config: TrainConfig) -> None:
+    bad = [name for name, value in terms.items() if not math.isfinite(value) or abs(value) > 1e12]
+    if bad:
+        raise TrainingDiverged(
+            f"training diverged at step {step}: {', '.join(bad)} became NaN or infinite. The usual "
+            f"cause is a learning rate that is too high: try {config.lr / 10:g} instead of {config.lr:g}."
+        )
+
+
+@dataclass
+class FitResult:
+    model: torch.nn.Module
+    finished: Finished
+    events: list[Event] = field(default_factory=list)
+
+
+def fit(spec, model, dataset, config, *, on_event: Callable[[Event], None] | None = None, **kwargs) -> FitResult:
+    """Run ``train`` to the end; ``on_event`` sees every event (e.g. to draw a progress bar)."""
+    events: list[Event] = []
+    for event in train(spec, model, dataset, config, **kwargs):
+        if not isinstance(event, Snapshot):  # snapshots hold tensors: keep the log light
+            events.append(event)
+        if on_event is not None:
+            on_event(event)
+    return FitResult(model=model, finished=events[-1], events=events)
+
+
+# --------------------------------------------------------------------------------------------
+# Autoencoders (ae, sparse_ae, dae): one step, the config says which loss terms apply.
+# --------------------------------------------------------------------------------------------
+
+def autoencoder_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
+    cfg = model.config
+    # dae: the encoder sees a corrupted copy; the target stays the clean x.
+    x_in = corrupt(x, cfg.corruption, cfg.noise_level, ctx.generator)
+    out = model(x_in)
+    bce = losses.bce_per_image(out.logits, x)
+    loss = bce
+    terms = {"loss": loss, "bce": bce}
+    if cfg.sparsity_weight > 0:
+        sparsity = losses.sparsity_kl(out.code.float(), cfg.sparsity_target)
+        loss = bce + cfg.sparsity_weight * sparsity
+        terms = {"loss": loss, "bce": bce, "sparsity": sparsity}
+    optimizer = ctx.optimizers["model"]
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {k: v.detach() for k, v in terms.items()}
+
+
+@torch.no_grad()
+def autoencoder_evaluate(model, data: Dataset, seed: int, batch_size: int = 1000) -> dict[str, float]:
+    """Test-split BCE and MSE per image and mean per-image PSNR (dB). For a dae, the inputs are
+    corrupted as in training (with a fixed seed, so the number is comparable across epochs)."""
+    from genmodels.metrics import psnr
+
+    cfg = model.config
+    generator = torch.Generator(device=data.device).manual_seed(seed + 7)
+    sums = {"test_bce": 0.0, "test_mse": 0.0, "test_psnr": 0.0}
+    for x in data.test_x.split(batch_size):
+        x_in = corrupt(x, cfg.corruption, cfg.noise_level, generator)
+        logits = model(x_in).logits.float()
+        recon = torch.sigmoid(logits)
+        sums["test_bce"] += losses.bce_per_image(logits, x).item() * len(x)
+        sums["test_mse"] += losses.mse_per_image(recon, x).item() * len(x)
+        sums["test_psnr"] += psnr(recon, x).sum().item()
+    n = len(data.test_x)
+    metrics = {k: v / n for k, v in sums.items()}
+    metrics["test_loss"] = metrics["test_bce"]
+    return metrics
+
+
+def autoencoder_snapshot_inputs(model, data: Dataset, count: int, seed: int):
+    return data.test_x[:count]
+
+
+def autoencoder_snapshot(model, inputs, ctx: StepContext) -> dict:
+    cfg = model.config
+    if cfg.corruption != "none" and cfg.noise_level > 0:
+        generator = torch.Generator(device=inputs.device).manual_seed(0)
+        noisy = corrupt(inputs, cfg.corruption, cfg.noise_level, generator)
+        rows, images = ("clean", "noisy input", "reconstruction"), [inputs, noisy, model.reconstruct(noisy)]
+    else:
+        rows, images = ("input", "reconstruction"), [inputs, model.reconstruct(inputs)]
+    return {"rows": rows, "images": torch.stack(images).float().cpu()}
+
+
+# --------------------------------------------------------------------------------------------
+# VAE
+# --------------------------------------------------------------------------------------------
+
+def vae_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
+    out = model(x, generator=ctx.generator)
+    loss, bce, kl = losses.negative_elbo(out.logits, x, out.mu.float(), out.logvar.float(), model.config.beta)
+    optimizer = ctx.optimizers["model"]
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {"loss": loss.detach(), "bce": bce.detach(), "kl": kl.detach()}
+
+
+@torch.no_grad()
+def vae_evaluate(model, data: Dataset, seed: int, batch_size: int = 1000) -> dict[str, float]:
+    """Test-split negative ELBO (nats per image) with one reparameterised sample per image, as
+    pytorch/examples vae's test loss, plus its two terms and the deterministic reconstruction BCE."""
+    generator = torch.Generator(device=data.device).manual_seed(seed + 7)
+    sums = {"test_loss": 0.0, "test_bce": 0.0, "test_kl": 0.0}
+    for x in data.test_x.split(batch_size):
+        out = model(x, generator=generator)
+        loss, bce, kl = losses.negative_elbo(out.logits.float(), x, out.mu.float(), out.logvar.float(), 1.0)
+        for key, value in (("test_loss", loss), ("test_bce", bce), ("test_kl", kl)):
+            sums[key] += value.item() * len(x)
+    return {k: v / len(data.test_x) for k, v in sums.items()}
+
+
+def vae_snapshot_inputs(model, data: Dataset, count: int, seed: int):
+    generator = torch.Generator(device=data.device).manual_seed(seed + 11)
+    z = torch.randn((count, model.config.latent_dim), generator=generator, device=data.device)
+    return {"images": data.test_x[:count], "z": z}
+
+
+def vae_snapshot(model, inputs, ctx: StepContext) -> dict:
+    images = [inputs["images"], model.reconstruct(inputs["images"]), model.decode(inputs["z"])]
+    return {"rows": ("input", "reconstruction", "sample from the prior"), "images": torch.stack(images).float().cpu()}
+
+
+# --------------------------------------------------------------------------------------------
+# GANs (gan, dcgan): the two-phase update, written out.
+# --------------------------------------------------------------------------------------------
+
+def gan_loss_functions(model):
+    if model.config.loss == "least_squares":
+        return losses.discriminator_loss_least_squares, losses.generator_loss_least_squares
+    return losses.discriminator_loss, losses.generator_loss_nonsaturating
+
+
+def discriminator_step(model, real: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+    """One update of D: push D(real) up and D(G(z)) down. ``real`` is in model space."""
+    d_loss_fn, _ = gan_loss_functions(model)
+    z = model.latent(len(real), ctx.generator)
+    fake = model.generate(z).detach()  # detach: this phase must not update (or even reach) G
+    real_logits = model.discriminate(real)
+    fake_logits = model.discriminate(fake)
+    d_loss = d_loss_fn(real_logits.float(), fake_logits.float())
+    optimizer = ctx.optimizers["discriminator"]
+    optimizer.zero_grad(set_to_none=True)
+    d_loss.backward()
+    optimizer.step()
+    return {
+        "d_loss": d_loss.detach(),
+        "d_real": torch.sigmoid(real_logits.detach().float()).mean(),  # D(x): 1 = "surely real"
+        "d_fake": torch.sigmoid(fake_logits.detach().float()).mean(),  # D(G(z)) before G's update
+    }
+
+
+def generator_step(model, batch_size: int, ctx: StepContext) -> dict[str, torch.Tensor]:
+    """One update of G through a frozen D: make D(G(z)) look real."""
+    _, g_loss_fn = gan_loss_functions(model)
+    model.discriminator.requires_grad_(False)  # gradients flow through D to G, but D's own are not needed
+    z = model.latent(batch_size, ctx.generator)
+    fake_logits = model.discriminate(model.generate(z))
+    g_loss = g_loss_fn(fake_logits.float())
+    optimizer = ctx.optimizers["generator"]
+    optimizer.zero_grad(set_to_none=True)
+    g_loss.backward()
+    optimizer.step()
+    model.discriminator.requires_grad_(True)
+    return {"g_loss": g_loss.detach()}
+
+
+def gan_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
+    """d_steps updates of D (fresh noise each, same real batch), then one update of G."""
+    real = model.to_model_space(x)
+    for _ in range(model.config.d_steps):
+        d_terms = discriminator_step(model, real, ctx)
+    return {**d_terms, **generator_step(model, len(x), ctx)}
+
+
+@torch.no_grad()
+def gan_evaluate(model, data: Dataset, seed: int, batch_size: int = 1000) -> dict[str, float]:
+    """D's loss and mean outputs on the test split against as many fresh fakes."""
+    d_loss_fn, _ = gan_loss_functions(model)
+    generator = torch.Generator(device=data.device).manual_seed(seed + 7)
+    sums = {"test_d_loss": 0.0, "test_d_real": 0.0, "test_d_fake": 0.0}
+    for x in data.test_x.split(batch_size):
+        real_logits = model.discriminate(model.to_model_space(x)).float()
+        fake_logits = model.discriminate(model.generate(model.latent(len(x), generator))).float()
+        sums["test_d_loss"] += d_loss_fn(real_logits, fake_logits).item() * len(x)
+        sums["test_d_real"] += torch.sigmoid(real_logits).sum().item()
+        sums["test_d_fake"] += torch.sigmoid(fake_logits).sum().item()
+    metrics = {k: v / len(data.test_x) for k, v in sums.items()}
+    metrics["test_loss"] = metrics["test_d_loss"]
+    return metrics
+
+
+def gan_snapshot_inputs(model, data: Dataset, count: int, seed: int):
+    generator = torch.Generator(device=data.device).manual_seed(seed + 11)
+    n = count * 32 if model.config.data == "points" else count  # a point cloud needs many points
+    return torch.randn((n, model.config.latent_dim), generator=generator, device=data.device)
+
+
+def gan_snapshot(model, z, ctx: StepContext) -> dict:
+    samples = model.decode(z).float().cpu()
+    if model.config.data == "points":
+        return {"rows": ("generated",), "points": samples}
+    return {"rows": ("samples from fixed noise",), "images": samples.unsqueeze(0)}

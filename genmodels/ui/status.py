@@ -1,0 +1,16 @@
+"""What the sidebar shows about the machine."""
+
+import torch
+
+from genmodels.training import resolve_device
+
+
+def device_label() -> str:
+    """'GPU: NVIDIA H100 80GB HBM3', 'Apple GPU (MPS)' or 'CPU, 2 threads'."""
+    device = resolve_device("auto")
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    threads = torch.get_num_threads()
+    return f"CPU, {threads} thread{'s' if threads != 1 else ''}"
