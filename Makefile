@@ -29,6 +29,7 @@ run: venv
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
 test: venv
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 lint: venv
