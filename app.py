@@ -1,26 +1,53 @@
 """The Generative Models Lab: entry point (``make run`` or ``streamlit run app.py``).
 
-For now a single overview page; the lesson pages (Train, VAE latent explorer, Denoising, GAN
-studio, Autoencoders, Models) are built on genmodels in the issues that follow.
+Navigation over the lesson pages in pages/, and a sidebar on every page: the compute device, the
+session's training job (live, with a Stop button) and a reset-session button.
 """
 
 import streamlit as st
 
-from genmodels.registry import FAMILIES
+from genmodels.runtime import configure_process
+from genmodels.ui.render import job_status_line
+from genmodels.ui.state import collect_finished_job, current_job, reset_session
 from genmodels.ui.status import device_label
 
+
+@st.cache_resource
+def configure_once() -> bool:
+    configure_process()  # process-wide torch settings, once per server
+    return True
+
+
+configure_once()
 st.set_page_config(page_title="Generative Models Lab", page_icon="🧪", layout="wide")
 
-st.title("Generative Models Lab")
-st.write(
-    "Train small generative image models live, and look inside them: autoencoders that compress, "
-    "VAEs whose latent space you can walk through, denoisers that restore corrupted pictures, and "
-    "GANs that learn to fool a critic."
-)
-st.subheader("The model families")
-st.table({"family": [spec.title for spec in FAMILIES.values()],
-          "what it does": [spec.description for spec in FAMILIES.values()],
-          "command-line name": list(FAMILIES)})
-st.info("The interactive lessons are on their way. Meanwhile every family trains from the command line: "
-        "`python -m genmodels train vae --dataset sprites --epochs 1`.")
-st.sidebar.markdown(f"**Compute:** {device_label()}")
+pages = {
+    "": [st.Page("pages/home.py", title="Home", default=True)],
+    "Build": [st.Page("pages/train.py", title="Train")],
+}
+navigation = st.navigation(pages)
+
+
+@st.fragment(run_every=1.0)
+def sidebar_job() -> None:
+    collect_finished_job()
+    job = current_job()
+    if job is None:
+        st.caption("No training job in this session yet.")
+        return
+    view = job.view()
+    st.markdown(job_status_line(view))
+    if view.active:
+        st.progress(view.progress)
+        if st.button("Stop training", key="sidebar_stop"):
+            job.stop()
+
+
+with st.sidebar:
+    st.markdown(f"**Compute:** {device_label()}")
+    sidebar_job()
+    if st.button("Reset session", key="reset_session", help="Stop training and forget this session's models"):
+        reset_session()
+        st.rerun()
+
+navigation.run()

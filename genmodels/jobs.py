@@ -15,6 +15,7 @@ import itertools
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -74,6 +75,19 @@ class JobSlots:
 SLOTS = JobSlots(int(os.environ.get("GENLAB_MAX_JOBS", max(1, (os.cpu_count() or 2) // 2))))
 MAX_JOB_SECONDS = float(os.environ.get("GENLAB_MAX_JOB_SECONDS", "900"))
 _job_ids = itertools.count(1)
+_live_jobs: weakref.WeakSet[TrainingJob] = weakref.WeakSet()
+_exit_hook_installed = False
+
+
+def stop_all_jobs(timeout: float = 10.0) -> None:
+    """Stop every job in this process and wait for them (registered to run at interpreter exit:
+    a thread still inside torch while Python shuts down would abort the process)."""
+    jobs = list(_live_jobs)
+    for job in jobs:
+        job.stop()
+    deadline = time.monotonic() + timeout
+    for job in jobs:
+        job.wait(max(0.0, deadline - time.monotonic()))
 
 
 @dataclass(frozen=True)
@@ -225,3 +239,24 @@ class TrainingJob:
                     "stopped": f"stopped at step {event.step}",
                     "time_limit": f"stopped at the time limit of {self.config.max_seconds:g} s",
                 }[event.reason]
+
+
+def start_job(family: str, dataset: Dataset, config: TrainConfig, *, name: str = "", seed: int | None = None,
+              **model_overrides) -> TrainingJob:
+    """Build a fresh model of ``family`` for ``dataset`` (the family's defaults with
+    ``model_overrides``) and start training it in the background. Raises ConfigError for bad settings."""
+    from genmodels import registry
+
+    spec = registry.family(family)
+    model_config = registry.model_config(spec, dataset, **model_overrides)
+    model = registry.build_model(spec, model_config, seed=config.seed if seed is None else seed)
+    return TrainingJob(spec, model, dataset, config, name=name).start()
+
+
+def continue_job(previous: TrainingJob, epochs: int) -> TrainingJob:
+    """'Train more': a new job on the same model and optimizers, counting steps on from where the
+    previous one ended."""
+    config = replace(previous.config, epochs=epochs, max_steps=0)
+    return TrainingJob(previous.spec, previous.model, previous.dataset, config, name=previous.name,
+                       slots=previous.slots, optimizers=previous.optimizers,
+                       start_step=previous.view().step).start()

@@ -1,0 +1,74 @@
+"""Render helpers: a job's history as Plotly curves, snapshots as pictures, a sidebar status."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from genmodels.images import rows_grid
+from genmodels.jobs import FAILED, QUEUED, RUNNING, STOPPED, JobView
+
+# Loss terms, in the order and with the names a student reads them.
+TERM_NAMES = {
+    "loss": "total loss", "bce": "reconstruction (BCE)", "kl": "KL to the prior", "sparsity": "sparsity penalty",
+    "d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))",
+}
+
+
+def smooth(values: list[float], weight: float = 0.8) -> list[float]:
+    """Exponential moving average, as TensorBoard's smoothing slider does."""
+    out, last = [], None
+    for value in values:
+        last = value if last is None else weight * last + (1 - weight) * value
+        out.append(last)
+    return out
+
+
+def loss_figure(view: JobView) -> go.Figure:
+    figure = go.Figure()
+    steps = [row["step"] for row in view.history]
+    terms = [t for t in TERM_NAMES if view.history and t in view.history[0]]
+    for term in terms:
+        raw = [row[term] for row in view.history]
+        figure.add_scatter(x=steps, y=raw, mode="lines", name=f"{TERM_NAMES[term]} (raw)", opacity=0.3,
+                           legendgroup=term, showlegend=False, hoverinfo="skip")
+        figure.add_scatter(x=steps, y=smooth(raw), mode="lines", name=TERM_NAMES[term], legendgroup=term)
+    test_key = "test_loss"
+    if view.epochs and test_key in view.epochs[0] and "loss" in terms:
+        figure.add_scatter(x=[e["step"] for e in view.epochs], y=[e[test_key] for e in view.epochs],
+                           mode="markers+lines", name="test loss (epoch end)", marker={"size": 9})
+    figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="step",
+                         yaxis_title="loss per image" if "loss" in terms else "value", uirevision="loss",
+                         legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+def show_snapshot(view: JobView, key: str) -> None:
+    if not view.snapshots:
+        st.caption("The first picture appears after a few hundred steps.")
+        return
+    shot = view.snapshots[-1]
+    if shot.images is not None:
+        st.image(rows_grid(shot.images, scale=3), caption=" / ".join(shot.rows) + f" (step {shot.step})")
+    else:
+        points = shot.points
+        figure = go.Figure(go.Scattergl(x=points[:, 0].tolist(), y=points[:, 1].tolist(), mode="markers",
+                                        marker={"size": 3}, name="generated"))
+        figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, uirevision="points",
+                             title=f"generated points (step {shot.step})", xaxis={"range": [-3, 3]},
+                             yaxis={"range": [-3, 3], "scaleanchor": "x"})
+        st.plotly_chart(figure, key=key)
+
+
+def job_status_line(view: JobView) -> str:
+    if view.state == QUEUED:
+        ahead = view.queue_position
+        jobs = "job" if ahead == 1 else "jobs"
+        return f"**{view.name}**: queued, {ahead} {jobs} ahead (the server trains a few at a time)"
+    if view.state == RUNNING:
+        eta = f", about {view.eta_seconds:.0f} s left" if view.eta_seconds is not None else ""
+        return (f"**{view.name}**: training, step {view.step}/{view.total_steps}, "
+                f"{view.images_per_second:,.0f} images/s{eta}")
+    if view.state in (STOPPED, FAILED):
+        return f"**{view.name}**: {view.state}: {view.message}"
+    return f"**{view.name}**: {view.message}"

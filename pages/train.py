@@ -1,0 +1,135 @@
+"""Train: pick a family and data, start a background run, watch the curves and pictures move."""
+
+import inspect
+
+import streamlit as st
+
+from genmodels import losses
+from genmodels.checkpoints import checkpoint_bytes
+from genmodels.data import DATASETS, where_available
+from genmodels.errors import GenLabError
+from genmodels.jobs import continue_job, start_job
+from genmodels.presets import PRESETS
+from genmodels.registry import FAMILIES
+from genmodels.training import TrainConfig, resolve_device
+from genmodels.ui.render import job_status_line, loss_figure, show_snapshot
+from genmodels.ui.state import JOB, collect_finished_job, current_job, session_models, shared_dataset
+
+LEARNING_RATES = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2]
+BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+FORMULAS = {
+    "ae": (r"\mathcal{L} = \mathrm{BCE}(\hat x, x)", losses.bce_per_image),
+    "sparse_ae": (r"\mathcal{L} = \mathrm{BCE}(\hat x, x) + \beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)",
+                  losses.sparsity_kl),
+    "dae": (r"\mathcal{L} = \mathrm{BCE}(g(f(\tilde x)), x), \quad \tilde x = \mathrm{corrupt}(x)",
+            losses.bce_per_image),
+    "vae": (r"-\mathrm{ELBO} = \mathrm{BCE}(\hat x, x) + \beta\, \mathrm{KL}(q(z|x) \,\|\, \mathcal{N}(0, I))",
+            losses.negative_elbo),
+    "gan": (r"\mathcal{L}_D = -\log D(x) - \log(1 - D(G(z))), \quad \mathcal{L}_G = -\log D(G(z))",
+            losses.discriminator_loss),
+    "dcgan": (r"\mathcal{L}_D = -\log D(x) - \log(1 - D(G(z))), \quad \mathcal{L}_G = -\log D(G(z))",
+              losses.generator_loss_nonsaturating),
+}
+
+st.title("Train a model")
+st.write("Pick a family and a dataset, keep the preset or change it, and start. Training runs in the "
+         "background: the curves below update every second, and you can visit other pages meanwhile.")
+
+family = st.selectbox("Model family", list(FAMILIES), format_func=lambda f: f"{FAMILIES[f].title} ({f})",
+                      key="train_family")
+spec, preset = FAMILIES[family], PRESETS[family]
+usable = [name for name, info in DATASETS.items() if info.kind in spec.data_kinds and where_available(name)]
+dataset_name = st.selectbox("Dataset", usable, index=usable.index(preset.dataset) if preset.dataset in usable else 0,
+                            format_func=lambda n: f"{n}: {DATASETS[n].description}", key="train_dataset")
+
+with st.form("train_form"):
+    left, right = st.columns(2)
+    with left:
+        epochs = st.number_input("Epochs", 1, 200, preset.train.epochs, key="train_epochs")
+        lr = st.select_slider("Learning rate", LEARNING_RATES, value=preset.train.lr, key="train_lr",
+                              format_func=lambda v: f"{v:g}")
+        batch_size = st.select_slider("Batch size", BATCH_SIZES, value=preset.train.batch_size, key="train_batch")
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
+    overrides = dict(preset.model)
+    with right:
+        if family in ("ae", "sparse_ae", "dae", "vae"):
+            default_arch = overrides.get("arch", "mlp")
+            overrides["arch"] = st.radio("Architecture", ["mlp", "conv"], index=["mlp", "conv"].index(default_arch),
+                                         horizontal=True, key="train_arch")
+            if overrides["arch"] != default_arch:
+                overrides.pop("hidden", None)  # the other architecture's default layer sizes
+        overrides["latent_dim"] = st.number_input("Latent size", 1, 256, overrides.get("latent_dim", 8),
+                                                  key="train_latent")
+        if family == "vae":
+            overrides["beta"] = st.slider("beta (weight on KL)", 0.0, 10.0, 1.0, 0.1, key="train_beta")
+        if family == "sparse_ae":
+            overrides["sparsity_target"] = st.slider("rho (target activation)", 0.01, 0.5, 0.05, 0.01,
+                                                     key="train_rho")
+            overrides["sparsity_weight"] = st.slider("beta (penalty weight)", 0.0, 10.0, 1.0, 0.1,
+                                                     key="train_sparsity_weight")
+        if family == "dae":
+            overrides["corruption"] = st.selectbox("Training noise", ["gaussian", "salt_pepper", "masking", "block"],
+                                                   key="train_noise")
+            overrides["noise_level"] = st.slider("Noise level", 0.0, 1.0, 0.5, 0.05, key="train_noise_level")
+        if family in ("gan", "dcgan"):
+            overrides["d_steps"] = st.number_input("D steps per G step", 1, 10, 1, key="train_d_steps")
+    name = st.text_input("Name for the trained model", f"my-{family}", max_chars=40, key="train_name")
+    started = st.form_submit_button("Start training", type="primary")
+
+job = current_job()
+if started:
+    if job is not None and job.view().active:
+        st.warning("This session is already training. Stop that run first (sidebar), then start again.")
+    else:
+        try:
+            device = str(resolve_device("auto"))
+            config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed),
+                                 log_every=preset.train.log_every, snapshot_every=preset.train.snapshot_every)
+            st.session_state[JOB] = start_job(family, shared_dataset(dataset_name, device), config,
+                                              name=name.strip() or family, **overrides)
+        except GenLabError as error:
+            st.error(f"Could not start: {error}")
+
+
+@st.fragment(run_every=1.0)
+def live_progress() -> None:
+    collect_finished_job()
+    job = current_job()
+    if job is None:
+        st.info("No run yet: press **Start training**.")
+        return
+    view = job.view()
+    st.markdown(job_status_line(view))
+    st.progress(view.progress)
+    if view.state == "failed":
+        st.error(view.message)
+    chart, picture = st.columns([3, 2])
+    with chart:
+        if view.history:
+            st.plotly_chart(loss_figure(view), key="train_loss_chart")
+        else:
+            st.caption("The loss curves appear after the first steps.")
+    with picture:
+        show_snapshot(view, key="train_points")
+    if view.active:
+        if st.button("Stop", key="train_stop"):
+            job.stop()
+    elif job.name in session_models():
+        kept = session_models()[job.name]
+        st.success(f"The model is kept in this session as **{job.name}**; the lesson pages can use it.")
+        more, download = st.columns(2)
+        with more:
+            if st.button("Train 2 more epochs", key="train_more"):
+                st.session_state[JOB] = continue_job(job, epochs=2)
+                st.rerun()
+        with download:
+            st.download_button("Download checkpoint (.safetensors)", checkpoint_bytes(kept.model, kept.info),
+                               file_name=f"{job.name}.safetensors", key="train_download")
+
+
+live_progress()
+
+with st.expander("What is being optimised"):
+    formula, function = FORMULAS[family]
+    st.latex(formula)
+    st.code(inspect.getsource(function), language="python")

@@ -1,0 +1,43 @@
+"""In a real browser: start a short run, watch the loss chart grow, leave the page and come back
+while it trains, see it finish."""
+
+import re
+import time
+
+from playwright.sync_api import expect
+
+from .conftest import IDLE
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.get_by_role("option", name=option).click()
+    page.locator(IDLE).wait_for(state="attached")
+
+
+def test_train_a_vae_and_navigate_while_it_runs(page):
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Train").click()
+    expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=30_000)
+    choose(page, "Model family", "Variational autoencoder (vae)")
+    choose(page, "Dataset", re.compile("^sprites"))
+    page.get_by_label("Epochs").fill("8")
+    page.get_by_label("Name for the trained model").fill("e2e-vae")
+    pressed = time.monotonic()
+    page.get_by_role("button", name="Start training").click()
+
+    chart = page.get_by_test_id("stPlotlyChart").first
+    expect(chart).to_be_visible(timeout=60_000)
+    print(f"first chart {time.monotonic() - pressed:.2f} s after pressing Start")
+    points = chart.locator("path.js-line").first
+    expect(points).to_be_attached(timeout=30_000)
+    first_length = len(points.get_attribute("d") or "")
+    time.sleep(2.5)
+    grown = len(chart.locator("path.js-line").first.get_attribute("d") or "")
+    assert grown > first_length, "the loss curve did not grow"
+
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Home").click()
+    expect(page.get_by_role("heading", name="Generative Models Lab")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("e2e-vae")  # the sidebar shows the job
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Train").click()
+    expect(page.get_by_text("kept in this session as")).to_be_visible(timeout=120_000)
+    expect(page.get_by_test_id("stImage").first).to_be_visible()

@@ -1,0 +1,70 @@
+"""The Train page in Streamlit's AppTest: a tiny real run on sprites, polled to completion."""
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_train_page() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    return app
+
+
+def poll_until(app: AppTest, done, timeout=120.0) -> None:
+    """AppTest does not fire run_every: rerun the script ourselves until ``done(app)``."""
+    deadline = time.monotonic() + timeout
+    while not done(app):
+        assert time.monotonic() < deadline, "timed out waiting for the page"
+        time.sleep(0.5)
+        app.run()
+        assert not app.exception, app.exception
+
+
+def test_a_tiny_vae_run_trains_shows_curves_and_pictures_and_is_kept():
+    app = open_train_page()
+    app.selectbox(key="train_family").select("vae").run()
+    app.selectbox(key="train_dataset").select("sprites").run()
+    app.number_input(key="train_epochs").set_value(2)
+    app.number_input(key="train_latent").set_value(2)
+    app.text_input(key="train_name").input("tiny-vae")
+    app.button(key="FormSubmitter:train_form-Start training").click().run()
+    assert not app.exception
+    poll_until(app, lambda a: "tiny-vae" in a.session_state["genlab_models"]
+               if "genlab_models" in a.session_state else False)
+    assert app.get("plotly_chart"), "no loss chart shown"
+    assert app.get("image"), "no snapshot picture shown"
+    kept = app.session_state["genlab_models"]["tiny-vae"]
+    assert kept.info.family == "vae" and kept.model.config.latent_dim == 2 and kept.info.metrics["test_loss"] > 0
+    assert any("kept in this session" in s.value for s in app.success)
+
+
+def test_stop_stops_a_running_job():
+    app = open_train_page()
+    app.selectbox(key="train_family").select("vae").run()
+    app.selectbox(key="train_dataset").select("sprites").run()
+    app.number_input(key="train_epochs").set_value(200)
+    app.button(key="FormSubmitter:train_form-Start training").click().run()
+    job = app.session_state["genlab_job"]
+    poll_until(app, lambda a: job.view().step > 0)
+    app.button(key="train_stop").click().run()
+    assert job.wait(30)
+    assert job.view().state == "stopped"
+
+
+def test_a_second_start_while_training_is_refused_with_a_message():
+    app = open_train_page()
+    app.selectbox(key="train_family").select("vae").run()
+    app.selectbox(key="train_dataset").select("sprites").run()
+    app.number_input(key="train_epochs").set_value(200)
+    app.button(key="FormSubmitter:train_form-Start training").click().run()
+    first = app.session_state["genlab_job"]
+    app.button(key="FormSubmitter:train_form-Start training").click().run()
+    assert app.session_state["genlab_job"] is first
+    assert any("already training" in w.value for w in app.warning)
+    first.stop()
+    assert first.wait(30)
