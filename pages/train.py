@@ -38,42 +38,49 @@ st.write("Pick a family and a dataset, keep the preset or change it, and start. 
 family = st.selectbox("Model family", list(FAMILIES), format_func=lambda f: f"{FAMILIES[f].title} ({f})",
                       key="train_family")
 spec, preset = FAMILIES[family], PRESETS[family]
+
+
+def key(name: str) -> str:
+    """Widget keys per family: each family starts from its own preset and keeps its own edits."""
+    return f"train_{name}_{family}"
+
+
 usable = [name for name, info in DATASETS.items() if info.kind in spec.data_kinds and where_available(name)]
 dataset_name = st.selectbox("Dataset", usable, index=usable.index(preset.dataset) if preset.dataset in usable else 0,
-                            format_func=lambda n: f"{n}: {DATASETS[n].description}", key="train_dataset")
+                            format_func=lambda n: f"{n}: {DATASETS[n].description}", key=key("dataset"))
 
 with st.form("train_form"):
     left, right = st.columns(2)
     with left:
-        epochs = st.number_input("Epochs", 1, 200, preset.train.epochs, key="train_epochs")
-        lr = st.select_slider("Learning rate", LEARNING_RATES, value=preset.train.lr, key="train_lr",
+        epochs = st.number_input("Epochs", 1, 200, preset.train.epochs, key=key("epochs"))
+        lr = st.select_slider("Learning rate", LEARNING_RATES, value=preset.train.lr, key=key("lr"),
                               format_func=lambda v: f"{v:g}")
-        batch_size = st.select_slider("Batch size", BATCH_SIZES, value=preset.train.batch_size, key="train_batch")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
+        batch_size = st.select_slider("Batch size", BATCH_SIZES, value=preset.train.batch_size, key=key("batch"))
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=key("seed"))
     overrides = dict(preset.model)
     with right:
         if family in ("ae", "sparse_ae", "dae", "vae"):
             default_arch = overrides.get("arch", "mlp")
             overrides["arch"] = st.radio("Architecture", ["mlp", "conv"], index=["mlp", "conv"].index(default_arch),
-                                         horizontal=True, key="train_arch")
+                                         horizontal=True, key=key("arch"))
             if overrides["arch"] != default_arch:
                 overrides.pop("hidden", None)  # the other architecture's default layer sizes
         overrides["latent_dim"] = st.number_input("Latent size", 1, 256, overrides.get("latent_dim", 8),
-                                                  key="train_latent")
+                                                  key=key("latent"))
         if family == "vae":
-            overrides["beta"] = st.slider("beta (weight on KL)", 0.0, 10.0, 1.0, 0.1, key="train_beta")
+            overrides["beta"] = st.slider("beta (weight on KL)", 0.0, 10.0, 1.0, 0.1, key=key("beta"))
         if family == "sparse_ae":
             overrides["sparsity_target"] = st.slider("rho (target activation)", 0.01, 0.5, 0.05, 0.01,
-                                                     key="train_rho")
+                                                     key=key("rho"))
             overrides["sparsity_weight"] = st.slider("beta (penalty weight)", 0.0, 10.0, 1.0, 0.1,
-                                                     key="train_sparsity_weight")
+                                                     key=key("sparsity_weight"))
         if family == "dae":
             overrides["corruption"] = st.selectbox("Training noise", ["gaussian", "salt_pepper", "masking", "block"],
-                                                   key="train_noise")
-            overrides["noise_level"] = st.slider("Noise level", 0.0, 1.0, 0.5, 0.05, key="train_noise_level")
+                                                   key=key("noise"))
+            overrides["noise_level"] = st.slider("Noise level", 0.0, 1.0, 0.5, 0.05, key=key("noise_level"))
         if family in ("gan", "dcgan"):
-            overrides["d_steps"] = st.number_input("D steps per G step", 1, 10, 1, key="train_d_steps")
-    name = st.text_input("Name for the trained model", f"my-{family}", max_chars=40, key="train_name")
+            overrides["d_steps"] = st.number_input("D steps per G step", 1, 10, 1, key=key("d_steps"))
+    name = st.text_input("Name for the trained model", f"my-{family}", max_chars=40, key=key("name"))
     started = st.form_submit_button("Start training", type="primary")
 
 job = current_job()

@@ -28,10 +28,10 @@ def poll_until(app: AppTest, done, timeout=120.0) -> None:
 def test_a_tiny_vae_run_trains_shows_curves_and_pictures_and_is_kept():
     app = open_train_page()
     app.selectbox(key="train_family").select("vae").run()
-    app.selectbox(key="train_dataset").select("sprites").run()
-    app.number_input(key="train_epochs").set_value(2)
-    app.number_input(key="train_latent").set_value(2)
-    app.text_input(key="train_name").input("tiny-vae")
+    app.selectbox(key="train_dataset_vae").select("sprites").run()
+    app.number_input(key="train_epochs_vae").set_value(2)
+    app.number_input(key="train_latent_vae").set_value(2)
+    app.text_input(key="train_name_vae").input("tiny-vae")
     app.button(key="FormSubmitter:train_form-Start training").click().run()
     assert not app.exception
     poll_until(app, lambda a: "tiny-vae" in a.session_state["genlab_models"]
@@ -46,8 +46,8 @@ def test_a_tiny_vae_run_trains_shows_curves_and_pictures_and_is_kept():
 def test_stop_stops_a_running_job():
     app = open_train_page()
     app.selectbox(key="train_family").select("vae").run()
-    app.selectbox(key="train_dataset").select("sprites").run()
-    app.number_input(key="train_epochs").set_value(200)
+    app.selectbox(key="train_dataset_vae").select("sprites").run()
+    app.number_input(key="train_epochs_vae").set_value(200)
     app.button(key="FormSubmitter:train_form-Start training").click().run()
     job = app.session_state["genlab_job"]
     poll_until(app, lambda a: job.view().step > 0)
@@ -59,8 +59,8 @@ def test_stop_stops_a_running_job():
 def test_a_second_start_while_training_is_refused_with_a_message():
     app = open_train_page()
     app.selectbox(key="train_family").select("vae").run()
-    app.selectbox(key="train_dataset").select("sprites").run()
-    app.number_input(key="train_epochs").set_value(200)
+    app.selectbox(key="train_dataset_vae").select("sprites").run()
+    app.number_input(key="train_epochs_vae").set_value(200)
     app.button(key="FormSubmitter:train_form-Start training").click().run()
     first = app.session_state["genlab_job"]
     app.button(key="FormSubmitter:train_form-Start training").click().run()
@@ -68,3 +68,12 @@ def test_a_second_start_while_training_is_refused_with_a_message():
     assert any("already training" in w.value for w in app.warning)
     first.stop()
     assert first.wait(30)
+
+
+def test_switching_family_loads_that_familys_preset():
+    app = open_train_page()
+    app.number_input(key="train_epochs_ae").set_value(3).run()
+    app.selectbox(key="train_family").select("vae").run()
+    assert app.number_input(key="train_epochs_vae").value == 10  # the vae preset, not the ae edit
+    assert app.number_input(key="train_latent_vae").value == 20
+    assert app.text_input(key="train_name_vae").value == "my-vae"
