@@ -28,6 +28,7 @@ from typing import Any
 
 import safetensors.torch
 import torch
+from safetensors.torch import load as load_safetensors_bytes  # parses raw tensors; no pickle
 
 import genmodels
 from genmodels import registry
@@ -222,7 +223,7 @@ def read_checkpoint(data: bytes) -> LoadedCheckpoint:
     info = parse_info(header)
     check_tensors(header, expected_tensors(info), len(data) - data_start)
     try:
-        tensors = safetensors.torch.load(data)
+        tensors = load_safetensors_bytes(data)
     except Exception as error:  # safetensors raises its own SafetensorError for malformed files
         raise CheckpointError(f"the safetensors data is malformed: {error}") from None
     for name, tensor in tensors.items():

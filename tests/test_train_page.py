@@ -43,13 +43,17 @@ def test_a_tiny_vae_run_trains_shows_curves_and_pictures_and_is_kept():
     assert any("kept in this session" in s.value for s in app.success)
 
 
-def test_stop_stops_a_running_job():
-    app = open_train_page()
+def start_long_vae_run(app: AppTest):
     app.selectbox(key="train_family").select("vae").run()
     app.selectbox(key="train_dataset_vae").select("sprites").run()
     app.number_input(key="train_epochs_vae").set_value(200)
     app.button(key="FormSubmitter:train_form-Start training").click().run()
-    job = app.session_state["genlab_job"]
+    return app.session_state["genlab_job"]
+
+
+def test_stop_stops_a_running_job():
+    app = open_train_page()
+    job = start_long_vae_run(app)
     poll_until(app, lambda a: job.view().step > 0)
     app.button(key="train_stop").click().run()
     assert job.wait(30)
@@ -58,11 +62,7 @@ def test_stop_stops_a_running_job():
 
 def test_a_second_start_while_training_is_refused_with_a_message():
     app = open_train_page()
-    app.selectbox(key="train_family").select("vae").run()
-    app.selectbox(key="train_dataset_vae").select("sprites").run()
-    app.number_input(key="train_epochs_vae").set_value(200)
-    app.button(key="FormSubmitter:train_form-Start training").click().run()
-    first = app.session_state["genlab_job"]
+    first = start_long_vae_run(app)
     app.button(key="FormSubmitter:train_form-Start training").click().run()
     assert app.session_state["genlab_job"] is first
     assert any("already training" in w.value for w in app.warning)
