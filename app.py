@@ -45,9 +45,11 @@ def sidebar_job() -> None:
 
 with st.sidebar:
     st.markdown(f"**Compute:** {device_label()}")
-    sidebar_job()
+    job_area = st.container()  # filled by the polling fragment below
     if st.button("Reset session", key="reset_session", help="Stop training and forget this session's models"):
         reset_session()
         st.rerun()
+with job_area:
+    sidebar_job()
 
 navigation.run()

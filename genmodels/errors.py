@@ -19,3 +19,7 @@ class CheckpointError(GenLabError):
 
 class TrainingDiverged(GenLabError):
     """The loss became NaN/inf or exploded."""
+
+
+class ImageRejected(GenLabError):
+    """An uploaded file is not an acceptable image; the message names the file and the reason."""

@@ -1,10 +1,22 @@
-"""Image helpers: tensors in [0, 1] -> PIL images and grids for display and download."""
+"""Image helpers: tensors in [0, 1] -> PIL images and grids for display and download, and
+untrusted uploads -> validated tensors shaped like the training data."""
 
 from __future__ import annotations
 
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from genmodels.errors import ImageRejected
+
+if TYPE_CHECKING:
+    from genmodels.data import Dataset
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -35,3 +47,187 @@ def rows_grid(rows: torch.Tensor, padding: int = 2, scale: int = 1) -> Image.Ima
     """(R, N, C, H, W) -> one picture with R rows of N images (e.g. inputs over reconstructions)."""
     r, n = rows.shape[:2]
     return grid(rows.reshape(r * n, *rows.shape[2:]), columns=n, padding=padding, scale=scale)
+
+
+# --------------------------------------------------------------------------------------------
+# Untrusted uploads -> validated 28x28 grey tensors
+# --------------------------------------------------------------------------------------------
+
+MAX_IMAGE_BYTES = int(float(os.environ.get("GENLAB_MAX_IMAGE_MB", "10")) * 1024 * 1024)
+MAX_IMAGE_PIXELS = int(os.environ.get("GENLAB_MAX_IMAGE_PIXELS", str(40_000_000)))  # 40 MP, e.g. 8000x5000
+ALLOWED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "BMP": "BMP", "GIF": "GIF"}
+MODEL_SIZE = 28
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    name: str
+    tensor: torch.Tensor  # (1, 28, 28) in [0, 1], light object on a dark background
+    steps: tuple[tuple[str, Image.Image], ...]  # each preprocessing step, for a student to see
+    inverted: bool
+
+
+def open_untrusted(name: str, data: bytes) -> Image.Image:
+    """Open image bytes whatever the file name claims, refusing (with ImageRejected naming the
+    file) anything empty, oversized, not an image, of an unsupported format, or truncated. The
+    pixel count is read from the header and checked before any pixel is decoded, so a
+    decompression bomb (tiny file, gigapixels) costs nothing."""
+    if not data:
+        raise ImageRejected(f"{name}: the file is empty")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageRejected(f"{name}: {len(data) / 2**20:.1f} MiB is over the {MAX_IMAGE_BYTES / 2**20:g} MiB limit "
+                            "per image; shrink it and upload again")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+    except UnidentifiedImageError:
+        raise ImageRejected(f"{name}: not an image in a supported format "
+                            f"({', '.join(ALLOWED_FORMATS.values())})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(f"{name}: its header claims more pixels than the limit of {MAX_IMAGE_PIXELS / 1e6:g} "
+                            "megapixels (a decompression bomb?); refused") from None
+    except (OSError, ValueError) as error:
+        raise ImageRejected(f"{name}: cannot be read as an image ({error})") from None
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS or width < 1 or height < 1:
+        raise ImageRejected(f"{name}: {width}x{height} pixels is over the limit of {MAX_IMAGE_PIXELS / 1e6:g} "
+                            "megapixels; resize it and upload again")
+    try:
+        image.seek(0)  # animated GIF / WebP: the first frame
+        image.load()
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
+        raise ImageRejected(f"{name}: the image data is truncated or corrupt ({error})") from None
+    return image
+
+
+def to_grey(image: Image.Image) -> Image.Image:
+    """Any mode -> 8-bit grey ("L"). Transparent pixels become white (as on a web page); 16-bit
+    images are scaled down, not clipped; CMYK goes through RGB."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        low, high = float(array.min()), float(array.max())
+        scaled = (array - low) / (high - low) * 255 if high > low else np.zeros_like(array)
+        return Image.fromarray(scaled.round().astype(np.uint8))
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image.convert("RGBA"))
+    return image if image.mode == "L" else image.convert("RGB").convert("L")
+
+
+def border_level(grey: Image.Image) -> float:
+    """The median of the outermost pixels, in [0, 1]: the background's brightness."""
+    array = np.asarray(grey, dtype=np.float32) / 255
+    border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
+    return float(np.median(border))
+
+
+def prepare_image(name: str, data: bytes, invert: bool | None = None) -> PreparedImage:
+    """Untrusted bytes -> a 28x28 grey tensor like the training data, with every step kept:
+    orientation from EXIF, grey, padded to a square with the background level, inverted when the
+    background is light (the datasets are light objects on black; ``invert`` forces it either way),
+    resized to 28x28."""
+    image = open_untrusted(name, data)
+    steps = [("uploaded", thumbnail(image))]
+    image = ImageOps.exif_transpose(image)
+    grey = to_grey(image)
+    steps.append(("grey", thumbnail(grey)))
+    background = border_level(grey)
+    side = max(grey.size)
+    square = Image.new("L", (side, side), round(background * 255))
+    square.paste(grey, ((side - grey.width) // 2, (side - grey.height) // 2))
+    steps.append(("square", thumbnail(square)))
+    should_invert = background > 0.5 if invert is None else invert
+    if should_invert:
+        square = ImageOps.invert(square)
+        steps.append(("inverted", thumbnail(square)))
+    small = square.resize((MODEL_SIZE, MODEL_SIZE), Image.Resampling.LANCZOS)
+    steps.append(("28x28", small.resize((112, 112), Image.Resampling.NEAREST)))
+    tensor = torch.from_numpy(np.asarray(small, dtype=np.float32) / 255).unsqueeze(0)  # (1, 28, 28)
+    return PreparedImage(name=name, tensor=tensor, steps=tuple(steps), inverted=should_invert)
+
+
+def thumbnail(image: Image.Image, size: int = 112) -> Image.Image:
+    copy = image.copy()
+    copy.thumbnail((size, size))
+    return copy
+
+
+# --------------------------------------------------------------------------------------------
+# A zip of the user's own images -> a dataset
+# --------------------------------------------------------------------------------------------
+
+MAX_ZIP_FILES = 2000  # entries looked at; the rest are ignored with a message
+MAX_ZIP_TOTAL_BYTES = 200 * 1024 * 1024  # uncompressed bytes read from one zip, in all
+MIN_IMAGES = 16
+MAX_REPORTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class ZipDataset:
+    dataset: Dataset
+    problems: tuple[str, ...]  # files skipped, and why (at most MAX_REPORTED_PROBLEMS, then a count)
+    images_found: int
+
+
+def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> ZipDataset:
+    """A zip of images -> a 28x28 grey dataset (90% train, 10% test, shuffled with ``seed``).
+
+    The zip is read in memory and never extracted, so names like ``../../etc/passwd`` cannot
+    write anywhere; they are skipped all the same. Work is bounded: at most MAX_ZIP_FILES entries,
+    each image under MAX_IMAGE_BYTES, MAX_ZIP_TOTAL_BYTES in all (sizes checked from the zip's
+    directory before reading, and enforced while reading). Images in sub-folders are labelled by
+    their folder; bad files are reported by name and skipped, the good ones kept."""
+    import zipfile
+
+    from genmodels.data import Dataset
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ImageRejected(f"the upload is not a valid zip file ({error})") from None
+    problems: list[str] = []
+    tensors, folders = [], []
+    budget = MAX_ZIP_TOTAL_BYTES
+    files = [e for e in entries if not e.is_dir()]
+    if len(files) > MAX_ZIP_FILES:
+        problems.append(f"the zip holds {len(files)} files; only the first {MAX_ZIP_FILES} were looked at")
+    for entry in files[:MAX_ZIP_FILES]:
+        path = entry.filename
+        parts = path.replace("\\", "/").split("/")
+        if path.startswith(("/", "\\")) or ".." in parts:
+            problems.append(f"{path}: unsafe path, skipped")
+            continue
+        if parts[0] == "__MACOSX" or parts[-1].startswith("."):
+            continue  # macOS resource forks and hidden files: not images, not worth a message
+        if entry.file_size > MAX_IMAGE_BYTES or entry.file_size > budget:
+            problems.append(f"{path}: {entry.file_size / 2**20:.1f} MiB is over the size limit, skipped")
+            continue
+        try:
+            with archive.open(entry) as handle:
+                content = handle.read(MAX_IMAGE_BYTES + 1)  # never trust the directory's size alone
+            budget -= len(content)
+            tensors.append(prepare_image(path, content).tensor)
+            folders.append("/".join(parts[:-1]))
+        except ImageRejected as error:
+            problems.append(str(error))
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as error:
+            problems.append(f"{path}: cannot be extracted ({error})")  # corrupt, encrypted, odd method
+    found = len(tensors)
+    if len(problems) > MAX_REPORTED_PROBLEMS:
+        problems = problems[:MAX_REPORTED_PROBLEMS] + [f"... and {len(problems) - MAX_REPORTED_PROBLEMS} more"]
+    if found < MIN_IMAGES:
+        raise ImageRejected(f"the zip holds {found} usable image{'s' if found != 1 else ''}; at least {MIN_IMAGES} "
+                            "are needed to train" + (f" (first problem: {problems[0]})" if problems else ""))
+    class_names = tuple(sorted(set(folders))) if len(set(folders)) > 1 else ("image",)
+    labels = torch.tensor([class_names.index(f) if len(class_names) > 1 else 0 for f in folders])
+    images = torch.stack(tensors)  # (N, 1, 28, 28)
+    order = torch.randperm(found, generator=torch.Generator().manual_seed(seed))
+    n_test = max(1, found // 10)
+    test, train = order[:n_test], order[n_test:]
+    dataset = Dataset(name=name, kind="image", train_x=images[train], train_y=labels[train], test_x=images[test],
+                      test_y=labels[test], class_names=class_names, source="uploaded zip")
+    return ZipDataset(dataset=dataset, problems=tuple(problems), images_found=found)

@@ -10,6 +10,7 @@ not start thirty runs that share two cores); the rest wait in a queue, in order,
 
 from __future__ import annotations
 
+import atexit
 import gc
 import itertools
 import os
@@ -155,6 +156,11 @@ class TrainingJob:
 
     # --- control ---
     def start(self) -> TrainingJob:
+        global _exit_hook_installed
+        if not _exit_hook_installed:
+            atexit.register(stop_all_jobs)
+            _exit_hook_installed = True
+        _live_jobs.add(self)
         self._thread.start()
         return self
 

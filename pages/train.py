@@ -7,7 +7,8 @@ import streamlit as st
 from genmodels import losses
 from genmodels.checkpoints import checkpoint_bytes
 from genmodels.data import DATASETS, where_available
-from genmodels.errors import GenLabError
+from genmodels.errors import GenLabError, ImageRejected
+from genmodels.images import MIN_IMAGES, dataset_from_zip, grid
 from genmodels.jobs import continue_job, start_job
 from genmodels.presets import PRESETS
 from genmodels.registry import FAMILIES
@@ -45,9 +46,40 @@ def key(name: str) -> str:
     return f"train_{name}_{family}"
 
 
+OWN_IMAGES = "your-images"
 usable = [name for name, info in DATASETS.items() if info.kind in spec.data_kinds and where_available(name)]
-dataset_name = st.selectbox("Dataset", usable, index=usable.index(preset.dataset) if preset.dataset in usable else 0,
-                            format_func=lambda n: f"{n}: {DATASETS[n].description}", key=key("dataset"))
+if "image" in spec.data_kinds:
+    usable.append(OWN_IMAGES)
+dataset_name = st.selectbox(
+    "Dataset", usable, index=usable.index(preset.dataset) if preset.dataset in usable else 0, key=key("dataset"),
+    format_func=lambda n: "your own images: a zip of pictures, made 28x28 grey" if n == OWN_IMAGES
+    else f"{n}: {DATASETS[n].description}")
+own_dataset = None
+if dataset_name == OWN_IMAGES:
+    upload = st.file_uploader(f"A .zip of at least {MIN_IMAGES} images (png, jpg, webp, bmp, gif); images in "
+                              "sub-folders are labelled by folder", type=["zip"], key="train_zip")
+    if upload is None:
+        st.info("Upload a zip to train on your own pictures. They are made grey, square and 28x28, and inverted "
+                "when their background is light, like the built-in datasets.")
+    else:
+        cached = st.session_state.get("genlab_zip")
+        if cached is None or cached[0] != upload.file_id:
+            try:
+                cached = (upload.file_id, dataset_from_zip(upload.getvalue()))
+            except ImageRejected as error:
+                cached = (upload.file_id, error)
+            st.session_state["genlab_zip"] = cached
+        result = cached[1]
+        if isinstance(result, ImageRejected):
+            st.error(f"{upload.name} cannot be used: {result}")
+        else:
+            own_dataset = result.dataset
+            st.success(f"{result.images_found} images from {upload.name}: {len(own_dataset.train_x)} to train on, "
+                       f"{len(own_dataset.test_x)} held out for testing; classes: {', '.join(own_dataset.class_names)}")
+            st.image(grid(own_dataset.train_x[:32], columns=16, scale=2), caption="as the model will see them")
+            if result.problems:
+                with st.expander(f"{len(result.problems)} file(s) skipped"):
+                    st.text("\n".join(result.problems))
 
 with st.form("train_form"):
     left, right = st.columns(2)
@@ -87,13 +119,15 @@ job = current_job()
 if started:
     if job is not None and job.view().active:
         st.warning("This session is already training. Stop that run first (sidebar), then start again.")
+    elif dataset_name == OWN_IMAGES and own_dataset is None:
+        st.warning("Upload a zip of images first (above), or pick another dataset.")
     else:
         try:
             device = str(resolve_device("auto"))
             config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed),
                                  log_every=preset.train.log_every, snapshot_every=preset.train.snapshot_every)
-            st.session_state[JOB] = start_job(family, shared_dataset(dataset_name, device), config,
-                                              name=name.strip() or family, **overrides)
+            dataset = own_dataset if dataset_name == OWN_IMAGES else shared_dataset(dataset_name, device)
+            st.session_state[JOB] = start_job(family, dataset, config, name=name.strip() or family, **overrides)
         except GenLabError as error:
             st.error(f"Could not start: {error}")
 

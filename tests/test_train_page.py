@@ -77,3 +77,53 @@ def test_switching_family_loads_that_familys_preset():
     assert app.number_input(key="train_epochs_vae").value == 10  # the vae preset, not the ae edit
     assert app.number_input(key="train_latent_vae").value == 20
     assert app.text_input(key="train_name_vae").value == "my-vae"
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def png(value: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    picture = Image.new("L", (40, 40), 255)
+    picture.paste(value, (10, 10, 30, 30))
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_bad_zip_is_refused_with_a_message_and_no_job_starts():
+    app = open_train_page()
+    app.selectbox(key="train_dataset_ae").select("your-images").run()
+    app.file_uploader(key="train_zip").upload("holiday.zip", b"this is not a zip", "application/zip").run()
+    assert not app.exception
+    assert any("holiday.zip cannot be used" in e.value and "not a valid zip" in e.value for e in app.error)
+    app.button(key="FormSubmitter:train_form-Start training").click().run()
+    assert "genlab_job" not in app.session_state
+    assert any("Upload a zip of images first" in w.value for w in app.warning)
+
+
+def test_a_zip_of_own_images_previews_and_trains():
+    app = open_train_page()
+    app.selectbox(key="train_dataset_ae").select("your-images").run()
+    files = {f"pics/{i}.png": png(i * 10) for i in range(20)} | {"pics/notes.txt": b"not an image"}
+    app.file_uploader(key="train_zip").upload("mine.zip", zip_of(files), "application/zip").run()
+    assert not app.exception
+    assert any("20 images from mine.zip" in s.value for s in app.success)
+    assert app.get("image"), "no preview of the uploaded images"
+    app.number_input(key="train_epochs_ae").set_value(2)
+    app.text_input(key="train_name_ae").input("mine-ae")
+    app.button(key="FormSubmitter:train_form-Start training").click().run()
+    poll_until(app, lambda a: "mine-ae" in a.session_state["genlab_models"]
+               if "genlab_models" in a.session_state else False)
+    assert app.session_state["genlab_models"]["mine-ae"].info.dataset == "your-images"

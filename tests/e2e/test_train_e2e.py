@@ -41,3 +41,7 @@ def test_train_a_vae_and_navigate_while_it_runs(page):
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Train").click()
     expect(page.get_by_text("kept in this session as")).to_be_visible(timeout=120_000)
     expect(page.get_by_test_id("stImage").first).to_be_visible()
+
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Reset session").click()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("No training job in this session yet.")
+    expect(page.get_by_text("No run yet")).to_be_visible()
