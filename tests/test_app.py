@@ -49,3 +49,34 @@ def test_reset_session_stops_the_job_and_forgets_the_models():
     app.button(key="reset").click().run()
     assert job.wait(30) and job.view().state == "stopped"
     assert "genlab_job" not in app.session_state and "genlab_models" not in app.session_state
+
+
+def model_picker_script():
+    import streamlit as st
+
+    from genmodels.ui.state import model_choices
+
+    st.selectbox("Model", [choice.label for choice in model_choices(("vae",))], key="picker")
+
+
+def test_pages_can_pick_shipped_and_session_models(tmp_path, monkeypatch, sprites_small):
+    from genmodels import checkpoints, registry
+    from genmodels.ui import state
+
+    from .conftest import tiny_config
+
+    spec = registry.family("vae")
+    model = registry.build_model(spec, tiny_config("vae", sprites_small))
+    checkpoints.save_checkpoint(tmp_path / "vae-shipped.safetensors", model,
+                                checkpoints.make_info("vae", model, dataset="sprites"))
+    (tmp_path / "broken.safetensors").write_bytes(b"garbage")
+    monkeypatch.setattr(state, "CHECKPOINT_DIR", tmp_path)
+    app = AppTest.from_function(model_picker_script, default_timeout=30)
+    app.session_state["genlab_models"] = {
+        "mine": state.SessionModel(model=model, info=checkpoints.make_info("vae", model, name="mine")),
+    }
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="picker").options == ["vae-shipped (shipped)", "mine (this session)"]
+    loaded, problems = state.shipped_models(str(tmp_path))
+    assert list(loaded) == ["vae-shipped"] and "broken.safetensors" in problems[0]

@@ -15,12 +15,13 @@ TERM_NAMES = {
 }
 
 
-def smooth(values: list[float], weight: float = 0.8) -> list[float]:
-    """Exponential moving average, as TensorBoard's smoothing slider does."""
-    out, last = [], None
-    for value in values:
-        last = value if last is None else weight * last + (1 - weight) * value
-        out.append(last)
+def smooth(values: list[float], weight: float = 0.6) -> list[float]:
+    """Debiased exponential moving average, as TensorBoard's smoothing slider computes it: dividing
+    by (1 - weight^t) removes the pull towards the first value that a plain EMA has."""
+    out, average = [], 0.0
+    for t, value in enumerate(values, start=1):
+        average = weight * average + (1 - weight) * value
+        out.append(average / (1 - weight**t))
     return out
 
 
@@ -28,6 +29,8 @@ def loss_figure(view: JobView) -> go.Figure:
     figure = go.Figure()
     steps = [row["step"] for row in view.history]
     terms = [t for t in TERM_NAMES if view.history and t in view.history[0]]
+    if set(terms) == {"loss", "bce"}:
+        terms = ["loss"]  # a plain autoencoder's loss is its BCE: one curve, not two identical ones
     for term in terms:
         raw = [row[term] for row in view.history]
         figure.add_scatter(x=steps, y=raw, mode="lines", name=f"{TERM_NAMES[term]} (raw)", opacity=0.3,
@@ -49,7 +52,8 @@ def show_snapshot(view: JobView, key: str) -> None:
         return
     shot = view.snapshots[-1]
     if shot.images is not None:
-        st.image(rows_grid(shot.images, scale=3), caption=" / ".join(shot.rows) + f" (step {shot.step})")
+        st.image(rows_grid(fold_rows(shot.images), scale=3), caption=" / ".join(shot.rows) + f" (step {shot.step})",
+                 width="stretch")
     else:
         points = shot.points
         figure = go.Figure(go.Scattergl(x=points[:, 0].tolist(), y=points[:, 1].tolist(), mode="markers",
@@ -58,6 +62,16 @@ def show_snapshot(view: JobView, key: str) -> None:
                              title=f"generated points (step {shot.step})", xaxis={"range": [-3, 3]},
                              yaxis={"range": [-3, 3], "scaleanchor": "x"})
         st.plotly_chart(figure, key=key)
+
+
+def fold_rows(images, width: int = 8):
+    """(R, N, C, H, W) -> (R * N/width, width, C, H, W): long rows folded into blocks of ``width``
+    columns, keeping each block's rows together (input above its reconstruction)."""
+    rows, n = images.shape[:2]
+    if n <= width or n % width:
+        return images
+    blocks = images.reshape(rows, n // width, width, *images.shape[2:])  # (R, blocks, width, C, H, W)
+    return blocks.transpose(0, 1).reshape(rows * (n // width), width, *images.shape[2:])
 
 
 def job_status_line(view: JobView) -> str:

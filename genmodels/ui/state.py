@@ -6,15 +6,20 @@ Per session (``st.session_state``): the session's training job and its own train
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 import torch
 
-from genmodels.checkpoints import CheckpointInfo
+from genmodels.checkpoints import CheckpointInfo, LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset, load_dataset
+from genmodels.errors import CheckpointError
 from genmodels.jobs import TrainingJob
 
+# The shipped checkpoints: checkpoints/ beside app.py unless GENLAB_CHECKPOINTS says otherwise.
+CHECKPOINT_DIR = Path(os.environ.get("GENLAB_CHECKPOINTS", Path(__file__).resolve().parents[2] / "checkpoints"))
 JOB = "genlab_job"  # the session's current (or last) TrainingJob
 MODELS = "genlab_models"  # name -> SessionModel, the models this session trained or uploaded
 
@@ -66,3 +71,39 @@ def collect_finished_job() -> None:
                      metrics=metrics, history=view.history)
     session_models()[job.name] = SessionModel(model=job.model, info=info, job=job)
     st.session_state["genlab_collected"] = job.id
+
+
+# --------------------------------------------------------------------------------------------
+# Models a page can pick: the shipped checkpoints (shared, read-only) and the session's own
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelChoice:
+    label: str  # what the picker shows, e.g. "vae-fashion-2d (shipped)"
+    source: str  # "shipped" or "session"
+    model: torch.nn.Module
+    info: CheckpointInfo
+
+
+@st.cache_resource(show_spinner="Loading the shipped models (once per server)...")
+def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str, ...]]:
+    """Every checkpoint in ``folder``, loaded once per server process and shared by all sessions:
+    never train or modify these in place. Returns the models by file stem, and a message for each
+    file that failed to load (a broken file must not take the other models down)."""
+    models, problems = {}, []
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        try:
+            models[path.stem] = load_checkpoint(path)
+        except CheckpointError as error:
+            problems.append(str(error))
+    return models, tuple(problems)
+
+
+def model_choices(families: tuple[str, ...] | None = None) -> list[ModelChoice]:
+    """Shipped models, then the session's, optionally only of ``families``."""
+    shipped, _ = shipped_models(str(CHECKPOINT_DIR))
+    choices = [ModelChoice(f"{name} (shipped)", "shipped", loaded.model, loaded.info)
+               for name, loaded in shipped.items()]
+    choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info)
+                for name, kept in session_models().items()]
+    return [c for c in choices if families is None or c.info.family in families]
