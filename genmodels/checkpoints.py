@@ -105,6 +105,9 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, info: CheckpointIn
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = checkpoint_bytes(model, info)
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(partial, 0o666 & ~umask)  # mkstemp makes 0600; a checkpoint is an ordinary file
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)

@@ -1,0 +1,30 @@
+"""Per-model results computed once and shared (cache_resource: every session asking about the same
+model gets the same read-only tensors). Models are passed with a leading underscore (not hashed);
+``model_key`` identifies them instead."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from genmodels import latent
+from genmodels.images import grid
+from genmodels.ui.state import ModelChoice, shared_dataset
+
+
+def model_key(choice: ModelChoice) -> str:
+    """Stable for a shipped model; changes when a session model is retrained (new created_at)."""
+    return f"{choice.source}:{choice.label}:{choice.info.created_at}:{id(choice.model)}"
+
+
+@st.cache_resource(max_entries=16, show_spinner="Encoding the test set...")
+def encoded_test_set(_model, key: str, dataset: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    """Posterior means of the whole test split (N, D), its labels and the class names."""
+    data = shared_dataset(dataset, "cpu")
+    return latent.encode_means(_model, data.test_x), data.test_y, data.class_names
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def grid_picture(_model, key: str, _plane: latent.Plane, plane_key: tuple, n: int, span: float, spacing: str):
+    """The n x n mosaic of decodes over the plane, as one picture."""
+    return grid(latent.latent_grid(_model, _plane, n, span, spacing), columns=n, padding=1, scale=2)

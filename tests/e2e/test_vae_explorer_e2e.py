@@ -1,0 +1,44 @@
+"""In a real browser: the VAE explorer's slider answers the keyboard, and a click on the map moves
+the sliders."""
+
+import time
+
+from playwright.sync_api import expect
+
+from .conftest import IDLE
+
+
+def decoded_src(page) -> str:
+    image = page.get_by_test_id("stImage").filter(has_text="decoded from").locator("img")
+    return image.get_attribute("src")
+
+
+def slider_value(page, label: str) -> str:
+    return page.get_by_test_id("stSlider").filter(has_text=label).get_by_test_id("stSliderThumbValue").inner_text()
+
+
+def test_arrow_key_and_map_click_move_through_the_latent_space(page):
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="VAE latent explorer").click()
+    expect(page.get_by_role("heading", name="VAE latent explorer")).to_be_visible(timeout=60_000)
+    page.locator(IDLE).wait_for(state="attached", timeout=60_000)
+    first = decoded_src(page)
+
+    thumb = page.get_by_test_id("stSlider").filter(has_text="z1 (horizontal)").get_by_role("slider")
+    thumb.focus()
+    released = time.monotonic()
+    thumb.press("ArrowRight")
+    expect(page.get_by_test_id("stImage").filter(has_text="decoded from (z1, z2) = (0.05")).to_be_visible()
+    print(f"slider key press to new image: {time.monotonic() - released:.2f} s")
+    assert decoded_src(page) != first
+    pressed = time.monotonic()
+    page.get_by_role("button", name="+ 0.1").first.click()
+    expect(page.get_by_test_id("stImage").filter(has_text="decoded from (z1, z2) = (0.15")).to_be_visible()
+    print(f"+ button to new image: {time.monotonic() - pressed:.2f} s")
+
+    plot = page.locator(".js-plotly-plot").first
+    box = plot.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.8)  # lower left of the map
+    page.wait_for_timeout(300)
+    page.locator(IDLE).wait_for(state="attached")
+    z1, z2 = float(slider_value(page, "z1 (horizontal)")), float(slider_value(page, "z2 (vertical)"))
+    assert z1 < -1 and z2 < -1, (z1, z2)
