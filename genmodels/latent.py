@@ -83,10 +83,14 @@ def decode(model, z: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def encode_means(model, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    """Posterior means of images (N, C, H, W): (N, D) on the CPU."""
+    """Codes of images (N, C, H, W): (N, D) on the CPU. For a VAE, the posterior means; for an
+    autoencoder, its (deterministic) codes."""
     weight = next(model.parameters())
-    means = [model.encode(x.to(weight.device, weight.dtype)).mu.float().cpu() for x in images.split(batch_size)]
-    return torch.cat(means)
+    codes = []
+    for x in images.split(batch_size):
+        code = model.encode(x.to(weight.device, weight.dtype))
+        codes.append((code.mu if hasattr(code, "mu") else code).float().cpu())
+    return torch.cat(codes)
 
 
 @torch.no_grad()

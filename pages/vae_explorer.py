@@ -1,6 +1,7 @@
 """VAE latent explorer: every point of a 2-D latent plane decodes to an image."""
 
 import inspect
+import textwrap
 
 import streamlit as st
 import torch
@@ -162,9 +163,27 @@ st.image(grid(samples.cpu(), columns=16, scale=2), caption="decodes of z ~ N(0, 
 with st.expander("How it works: the ELBO, the reparameterisation trick and the KL term"):
     st.latex(r"\log p(x) \ge \mathrm{ELBO} = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))")
     st.latex(r"z = \mu + \sigma \odot \varepsilon, \quad \varepsilon \sim \mathcal{N}(0, I)")
-    st.code(inspect.getsource(VAE.reparameterize), language="python")
+    st.code(textwrap.dedent(inspect.getsource(VAE.reparameterize)), language="python")
     st.latex(r"\mathrm{KL} = -\tfrac12 \sum_j \left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)")
     st.code(inspect.getsource(losses.gaussian_kl), language="python")
     st.write("Why no holes: the KL term pulls every image's posterior towards the same N(0, I), so the codes of "
              "the training images overlap and cover the region around the origin. A plain autoencoder has no such "
              "pull: its codes can sit anywhere, with empty gaps between them that decode to nonsense.")
+    twins = [c for c in model_choices(("ae",)) if c.model.config.latent_dim == 2 and c.info.dataset == info.dataset]
+    if twins and has_test_set and dims == 2:
+        twin = twins[0]
+        twin_codes, _, _ = encoded_test_set(twin.model, model_key(twin), info.dataset)
+        twin_span = float(twin_codes[:MAP_POINTS].abs().max().ceil())
+        st.markdown(f"**Side by side**: this VAE and the plain autoencoder *{twin.label}*, same test images, "
+                    "each on its own code plane, then each plane decoded on a 12 x 12 grid.")
+        vae_side, ae_side = st.columns(2)
+        with vae_side:
+            st.plotly_chart(latent_scatter(codes[:MAP_POINTS], test_labels[:MAP_POINTS], class_names, None, SPAN,
+                                           height=380), key="vae_twin_map")
+            st.image(grid_picture(model, key, plane, plane_key, 12, 3.0, "even"), caption="VAE: decodes of [-3, 3]^2")
+        with ae_side:
+            st.plotly_chart(latent_scatter(twin_codes[:MAP_POINTS], test_labels[:MAP_POINTS], class_names, None,
+                                           twin_span, prior=False, height=380), key="vae_twin_ae_map")
+            st.image(grid_picture(twin.model, model_key(twin), latent.axis_plane(2), ("axes", 0, 1, -1), 12,
+                                  twin_span, "even"),
+                     caption=f"autoencoder: decodes of [-{twin_span:g}, {twin_span:g}]^2; the gaps decode to mush")

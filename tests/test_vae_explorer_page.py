@@ -71,3 +71,10 @@ def test_an_invalid_upload_shows_an_error():
     app.file_uploader(key="vae_upload").upload("cat.png", b"<html>not really a png</html>", "image/png").run()
     assert not app.exception
     assert any("cat.png: not an image" in e.value for e in app.error)
+
+
+def test_the_shipped_2d_autoencoder_is_shown_beside_the_vae():
+    app = open_page()
+    captions = [str(image.proto) for image in app.get("image")]
+    assert any("autoencoder: decodes of" in caption for caption in captions)
+    assert any("VAE: decodes of" in caption for caption in captions)

@@ -88,8 +88,9 @@ def job_status_line(view: JobView) -> str:
     return f"**{view.name}**: {view.message}"
 
 
-def latent_scatter(coords, labels, class_names, current: tuple[float, float], span: float,
-                   extra: dict[str, tuple[float, float]] | None = None) -> go.Figure:
+def latent_scatter(coords, labels, class_names, current: tuple[float, float] | None, span: float,
+                   extra: dict[str, tuple[float, float]] | None = None, prior: bool = True,
+                   height: int = 520) -> go.Figure:
     """The encoded test set on the latent plane, one colour per class, with the prior's 1- and
     2-sigma circles, the current point, and an invisible grid of points so that clicking an empty
     region also selects a place."""
@@ -107,16 +108,17 @@ def latent_scatter(coords, labels, class_names, current: tuple[float, float], sp
         figure.add_scattergl(x=coords[members, 0].tolist(), y=coords[members, 1].tolist(), mode="markers",
                              marker={"size": 3, "opacity": 0.6}, name=name)
     circle = [2 * math.pi * i / 100 for i in range(101)]
-    for radius in (1, 2):
+    for radius in (1, 2) if prior else ():
         figure.add_scatter(x=[radius * math.cos(t) for t in circle], y=[radius * math.sin(t) for t in circle],
                            mode="lines", line={"color": "grey", "dash": "dot", "width": 1}, hoverinfo="skip",
                            name=f"prior {radius} sigma", showlegend=radius == 1)
     for name, (x, y) in (extra or {}).items():
         figure.add_scatter(x=[x], y=[y], mode="markers", marker={"size": 14, "symbol": "diamond", "color": "black"},
                            name=name)
-    figure.add_scatter(x=[current[0]], y=[current[1]], mode="markers", name="current z",
-                       marker={"size": 16, "symbol": "x", "color": "crimson", "line": {"width": 2}})
-    figure.update_layout(height=520, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="latent",
+    if current is not None:
+        figure.add_scatter(x=[current[0]], y=[current[1]], mode="markers", name="current z",
+                           marker={"size": 16, "symbol": "x", "color": "crimson", "line": {"width": 2}})
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="latent",
                          xaxis={"range": [-span, span], "title": "z1"},
                          yaxis={"range": [-span, span], "title": "z2", "scaleanchor": "x"},
                          legend={"itemsizing": "constant"}, clickmode="event+select", dragmode="pan")
