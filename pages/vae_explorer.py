@@ -13,7 +13,7 @@ from genmodels.images import grid, prepare_image
 from genmodels.models.vae import VAE
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
 from genmodels.ui.render import latent_scatter
-from genmodels.ui.state import model_choices
+from genmodels.ui.state import model_choices, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
 NUDGE = 0.1
@@ -86,21 +86,25 @@ def nudge(slider: str, delta: float) -> None:
     st.session_state[slider] = clamp(st.session_state[slider] + delta)
 
 
-uploaded_code = None
-with st.expander("Encode your own image"):
-    upload = st.file_uploader("An image (png, jpg, webp, bmp, gif)", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"],
-                              key="vae_upload")
-    if upload is not None:
+uploads: list[tuple[str, torch.Tensor]] = []  # (file name, prepared image (1, 28, 28)), at most two
+with st.expander("Encode your own images"):
+    files = st.file_uploader("One or two images (png, jpg, webp, bmp, gif): each is placed on the map, and two can "
+                             "be interpolated below", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"],
+                             accept_multiple_files=True, key="vae_upload")
+    for upload in files[:2]:
         try:
             prepared = prepare_image(upload.name, upload.getvalue())
         except ImageRejected as error:
             st.error(f"{error}. Try another picture.")
-        else:
-            steps = st.columns(len(prepared.steps) + 1)
-            for column, (step_name, picture) in zip(steps, prepared.steps):
-                column.image(picture, caption=step_name)
-            uploaded_code = latent.encode_means(model, prepared.tensor[None])[0]
-            steps[-1].image(grid(model.reconstruct(prepared.tensor[None]), scale=4), caption="what the VAE makes of it")
+            continue
+        steps = st.columns(len(prepared.steps) + 1)
+        for column, (step_name, picture) in zip(steps, prepared.steps):
+            column.image(picture, caption=step_name)
+        steps[-1].image(grid(model.reconstruct(prepared.tensor[None]), scale=4), caption="what the VAE makes of it")
+        uploads.append((upload.name, prepared.tensor))
+    if len(files) > 2:
+        st.warning(f"Only the first two of the {len(files)} images are used.")
+uploaded_codes = [(name, latent.encode_means(model, image[None])[0]) for name, image in uploads]
 
 @st.fragment
 def explore() -> None:
@@ -110,8 +114,8 @@ def explore() -> None:
     with map_column:
         if has_test_set:
             extra = {}
-            if uploaded_code is not None:
-                extra["your image"] = tuple(plane.project(uploaded_code[None])[0].tolist())
+            for name, code in uploaded_codes:
+                extra[name] = tuple(plane.project(code[None])[0].tolist())
             shown = slice(0, MAP_POINTS)  # a subset keeps each redraw light
             st.plotly_chart(latent_scatter(plane.project(codes[shown]), test_labels[shown], class_names, (z1, z2),
                                            SPAN, extra),
@@ -143,17 +147,24 @@ st.image(grid_picture(model, key, plane, plane_key, n, span, spacing),
          else "Gaussian-quantile spacing: denser near the origin")
 
 st.subheader("Interpolate between two images")
-if has_test_set:
-    from genmodels.ui.state import shared_dataset
-
-    test_images = shared_dataset(info.dataset, "cpu").test_x
-    first, second, count = st.columns(3)
-    start = first.number_input("From test image", 0, len(test_images) - 1, 0, key="vae_interp_a")
-    end = second.number_input("To test image", 0, len(test_images) - 1, 1, key="vae_interp_b")
-    steps = count.slider("Steps", 3, 16, 10, key="vae_interp_steps")
-    strip = latent.interpolate(model, codes[start], codes[end], steps)
-    st.image(grid(torch.cat([test_images[start:start + 1], strip, test_images[end:end + 1]]), columns=steps + 2,
-                  scale=3), caption="original, then decodes along the straight line between their codes, then original")
+pairs = (["two test images"] if has_test_set else []) + (["your two images"] if len(uploaded_codes) == 2 else [])
+if not pairs:
+    st.info("Upload two images above to interpolate between them.")
+else:
+    source = st.radio("Between", pairs, horizontal=True, key="vae_interp_source")
+    steps = st.slider("Steps", 3, 16, 10, key="vae_interp_steps")
+    if source == "two test images":
+        test_images = shared_dataset(info.dataset, "cpu").test_x
+        first, second = st.columns(2)
+        start = first.number_input("From test image", 0, len(test_images) - 1, 0, key="vae_interp_a")
+        end = second.number_input("To test image", 0, len(test_images) - 1, 1, key="vae_interp_b")
+        ends = (test_images[start], test_images[end]), (codes[start], codes[end])
+    else:
+        ends = (uploads[0][1], uploads[1][1]), (uploaded_codes[0][1], uploaded_codes[1][1])
+    (image_a, image_b), (code_a, code_b) = ends
+    strip = latent.interpolate(model, code_a, code_b, steps)
+    st.image(grid(torch.cat([image_a[None], strip, image_b[None]]), columns=steps + 2, scale=3),
+             caption="the first image, then decodes along the straight line between the two codes, then the second")
 
 st.subheader("Samples from the prior")
 seed = st.number_input("Seed", 0, 1_000_000, 0, key="vae_sample_seed")

@@ -78,3 +78,24 @@ def test_the_shipped_2d_autoencoder_is_shown_beside_the_vae():
     captions = [str(image.proto) for image in app.get("image")]
     assert any("autoencoder: decodes of" in caption for caption in captions)
     assert any("VAE: decodes of" in caption for caption in captions)
+
+
+def test_two_uploaded_images_land_on_the_map_and_can_be_interpolated():
+    import io
+
+    from PIL import Image
+
+    def png(shade: int) -> bytes:
+        buffer = io.BytesIO()
+        picture = Image.new("L", (40, 40), 255)
+        picture.paste(shade, (8, 5, 32, 35))
+        picture.save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    app = open_page()
+    app.file_uploader(key="vae_upload").set_value([("shirt.png", png(0), "image/png"),
+                                                   ("dress.png", png(60), "image/png")]).run()
+    assert not app.exception
+    app.radio(key="vae_interp_source").set_value("your two images").run()
+    assert not app.exception
+    assert any("straight line between the two codes" in str(image.proto) for image in app.get("image"))
