@@ -18,6 +18,7 @@ non-finite values and loads the model strictly. Nothing is ever unpickled.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -124,14 +125,28 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, info: CheckpointIn
 # Loading untrusted bytes
 # --------------------------------------------------------------------------------------------
 
+def looks_like_pickle(data: bytes) -> bool:
+    """A pickle starts with PROTO (0x80) and a protocol number 2-5; torch.save writes a zip."""
+    return (data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or data[:4] == b"PK\x03\x04"
+
+
 def parse_header(data: bytes) -> tuple[dict, int]:
-    """The JSON header and where the tensor bytes start, after the structural checks."""
+    """The JSON header and where the tensor bytes start, after the structural checks. (The pickle
+    diagnosis is only made once the bytes fail to parse as safetensors: a valid header length can
+    start with 0x80 too.)"""
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"the file is {len(data) / 2**20:.1f} MiB; checkpoints over "
                               f"{MAX_CHECKPOINT_BYTES // 2**20} MiB are refused")
-    if data[:1] == b"\x80" or data[:4] == b"PK\x03\x04":
-        raise CheckpointError("this is a pickle or torch.save file, not a .safetensors checkpoint; "
-                              "pickles can run code, so they are never loaded. Save with safetensors instead.")
+    try:
+        return parse_safetensors_header(data)
+    except CheckpointError:
+        if looks_like_pickle(data):
+            raise CheckpointError("this is a pickle or torch.save file, not a .safetensors checkpoint; pickles "
+                                  "can run code, so they are never loaded. Save with safetensors instead.") from None
+        raise
+
+
+def parse_safetensors_header(data: bytes) -> tuple[dict, int]:
     if len(data) < 8:
         raise CheckpointError("the file is too short to be a safetensors checkpoint (empty or truncated)")
     (header_length,) = struct.unpack("<Q", data[:8])
@@ -140,13 +155,17 @@ def parse_header(data: bytes) -> tuple[dict, int]:
                               "the file is corrupt or not a safetensors file")
     if 8 + header_length > len(data):
         raise CheckpointError("the file is truncated: it ends inside its header")
-    try:
-        header = json.loads(data[8:8 + header_length])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError("the header is not valid JSON: this is not a safetensors file") from None
+    header = parse_json(data[8:8 + header_length], "the header")
     if not isinstance(header, dict):
         raise CheckpointError("the header is not a JSON object: this is not a safetensors file")
     return header, 8 + header_length
+
+
+def parse_json(raw, what: str):
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, TypeError):
+        raise CheckpointError(f"{what} is not valid JSON: this is not a genmodels safetensors file") from None
 
 
 def upgrade(document: dict) -> dict:
@@ -163,13 +182,12 @@ def parse_info(header: dict) -> CheckpointInfo:
     if not isinstance(metadata, dict) or "genmodels" not in metadata:
         raise CheckpointError("this safetensors file has no genmodels metadata, so the model it holds "
                               "is unknown; only checkpoints saved by the Generative Models Lab load here")
-    try:
-        document = json.loads(metadata["genmodels"])
-    except (TypeError, json.JSONDecodeError):
-        raise CheckpointError("the genmodels metadata is not valid JSON") from None
+    document = parse_json(metadata["genmodels"], "the genmodels metadata")
     if not isinstance(document, dict):
         raise CheckpointError("the genmodels metadata is not a JSON object")
     document = upgrade(document)
+    if not isinstance(document.get("family"), str):
+        raise CheckpointError("the checkpoint does not name its model family")
     try:
         spec = registry.family(document.get("family"))
         model_config = from_dict(spec.config_class, document.get("model_config"))
@@ -179,13 +197,20 @@ def parse_info(header: dict) -> CheckpointInfo:
         raise CheckpointError(f"the checkpoint's configuration is invalid: {error}") from None
     metrics = document.get("metrics") or {}
     history = document.get("history") or []
-    if not isinstance(metrics, dict) or not isinstance(history, list):
-        raise CheckpointError("the checkpoint's metrics or history are malformed")
+    if not (isinstance(metrics, dict) and all(is_finite_number(v) for v in metrics.values())):
+        raise CheckpointError("the checkpoint's metrics are malformed (expected names with finite numbers)")
+    if not (isinstance(history, list) and all(isinstance(row, dict) and all(is_finite_number(v) for v in row.values())
+                                              for row in history)):
+        raise CheckpointError("the checkpoint's loss history is malformed (expected rows of finite numbers)")
     return CheckpointInfo(
         family=spec.name, name=str(document.get("name") or spec.name), model_config=model_config,
         train_config=train_config, dataset=str(document.get("dataset", "")), metrics=metrics, history=history,
         created_at=str(document.get("created_at", "")), package_version=str(document.get("package_version", "")),
     )
+
+
+def is_finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def expected_tensors(info: CheckpointInfo) -> dict[str, tuple[str, tuple[int, ...]]]:
@@ -205,13 +230,16 @@ def check_tensors(header: dict, expected: dict, data_bytes: int) -> None:
     total = 0
     for name, (dtype, shape) in expected.items():
         entry = found[name]
-        if not isinstance(entry, dict) or entry.get("dtype") != dtype or tuple(entry.get("shape", ())) != shape:
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"tensor {name!r} has a malformed header entry")
+        file_shape = entry.get("shape")
+        if entry.get("dtype") != dtype or not isinstance(file_shape, list) or tuple(file_shape) != shape:
             raise CheckpointError(f"tensor {name!r} should be {dtype} of shape {list(shape)}, "
-                                  f"the file has {entry.get('dtype')} of shape {entry.get('shape')}")
+                                  f"the file has {entry.get('dtype')!r} of shape {file_shape!r}")
         offsets = entry.get("data_offsets")
-        size = torch.empty((), dtype=DTYPES[dtype]).element_size() * int(torch.Size(shape).numel())
-        if not (isinstance(offsets, list) and len(offsets) == 2 and offsets[1] - offsets[0] == size
-                and 0 <= offsets[0] and offsets[1] <= data_bytes):
+        size = torch.empty((), dtype=DTYPES[dtype]).element_size() * math.prod(shape)
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(is_finite_number(o) for o in offsets)
+                and offsets[1] - offsets[0] == size and 0 <= offsets[0] and offsets[1] <= data_bytes):
             raise CheckpointError(f"tensor {name!r} has corrupt byte offsets (truncated file?)")
         total += size
     if total != data_bytes:
@@ -222,9 +250,15 @@ def check_tensors(header: dict, expected: dict, data_bytes: int) -> None:
 def read_checkpoint(data: bytes) -> LoadedCheckpoint:
     """Validate and load a checkpoint from untrusted bytes. Raises CheckpointError, naming the
     reason, for anything that is not a valid checkpoint of a known family."""
-    header, data_start = parse_header(data)
-    info = parse_info(header)
-    check_tensors(header, expected_tensors(info), len(data) - data_start)
+    try:
+        header, data_start = parse_header(data)
+        info = parse_info(header)
+        check_tensors(header, expected_tensors(info), len(data) - data_start)
+    except CheckpointError:
+        raise
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError, RecursionError) as error:
+        # A last line of defence: whatever shape of nonsense the checks above did not foresee.
+        raise CheckpointError(f"the checkpoint is malformed ({type(error).__name__}: {error})") from None
     try:
         tensors = load_safetensors_bytes(data)
     except Exception as error:  # safetensors raises its own SafetensorError for malformed files

@@ -19,6 +19,8 @@ import hashlib
 import math
 import os
 import struct
+import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -142,7 +144,7 @@ def load_idx_dataset(files: dict[str, Path]) -> dict[str, np.ndarray]:
         try:
             with np.load(cached, allow_pickle=False) as arrays:
                 return {k: arrays[k] for k in IDX_FILES}
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             pass  # a damaged cache is rebuilt below
     arrays = {k: read_idx(p) for k, p in files.items()}
     for split in ("train", "test"):
@@ -150,9 +152,10 @@ def load_idx_dataset(files: dict[str, Path]) -> dict[str, np.ndarray]:
             raise DatasetUnavailable(f"{files[split + '_x'].parent}: {split} images and labels do not match")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(partial, **arrays)
-        partial.replace(cached)  # atomic: a reader never sees half a cache file
+        fd, partial = tempfile.mkstemp(dir=cached.parent, suffix=".partial.npz")  # unique per writer
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(partial, cached)  # atomic: a reader never sees half a cache file
     except OSError:
         pass  # a read-only home only costs the cache
     return arrays

@@ -57,6 +57,7 @@ MAX_IMAGE_BYTES = int(float(os.environ.get("GENLAB_MAX_IMAGE_MB", "10")) * 1024 
 MAX_IMAGE_PIXELS = int(os.environ.get("GENLAB_MAX_IMAGE_PIXELS", str(40_000_000)))  # 40 MP, e.g. 8000x5000
 ALLOWED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "BMP": "BMP", "GIF": "GIF"}
 MODEL_SIZE = 28
+WORKING_SIZE = 512  # big uploads are shrunk to about this many pixels a side before processing
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,14 @@ class PreparedImage:
     inverted: bool
 
 
-def open_untrusted(name: str, data: bytes) -> Image.Image:
+def open_untrusted(name: str, data: bytes, max_pixels: int | None = None) -> Image.Image:
     """Open image bytes whatever the file name claims, refusing (with ImageRejected naming the
     file) anything empty, oversized, not an image, of an unsupported format, or truncated. The
     pixel count is read from the header and checked before any pixel is decoded, so a
-    decompression bomb (tiny file, gigapixels) costs nothing."""
+    decompression bomb (tiny file, gigapixels) costs nothing. Big images are decoded at reduced
+    scale where the format allows (JPEG) and shrunk right after decoding otherwise: everything
+    ends up 28x28 anyway."""
+    max_pixels = max_pixels or MAX_IMAGE_PIXELS
     if not data:
         raise ImageRejected(f"{name}: the file is empty")
     if len(data) > MAX_IMAGE_BYTES:
@@ -85,19 +89,24 @@ def open_untrusted(name: str, data: bytes) -> Image.Image:
         raise ImageRejected(f"{name}: not an image in a supported format "
                             f"({', '.join(ALLOWED_FORMATS.values())})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected(f"{name}: its header claims more pixels than the limit of {MAX_IMAGE_PIXELS / 1e6:g} "
+        raise ImageRejected(f"{name}: its header claims more pixels than the limit of {max_pixels / 1e6:g} "
                             "megapixels (a decompression bomb?); refused") from None
     except (OSError, ValueError) as error:
         raise ImageRejected(f"{name}: cannot be read as an image ({error})") from None
     width, height = image.size
-    if width * height > MAX_IMAGE_PIXELS or width < 1 or height < 1:
-        raise ImageRejected(f"{name}: {width}x{height} pixels is over the limit of {MAX_IMAGE_PIXELS / 1e6:g} "
+    if width * height > max_pixels or width < 1 or height < 1:
+        raise ImageRejected(f"{name}: {width}x{height} pixels is over the limit of {max_pixels / 1e6:g} "
                             "megapixels; resize it and upload again")
     try:
         image.seek(0)  # animated GIF / WebP: the first frame
+        if image.format == "JPEG":
+            image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))  # decode at 1/2, 1/4 or 1/8 scale
         image.load()
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
         raise ImageRejected(f"{name}: the image data is truncated or corrupt ({error})") from None
+    factor = max(image.size) // WORKING_SIZE
+    if factor >= 2 and image.mode not in ("P", "1"):  # palette and 1-bit images are converted first
+        image = image.reduce(factor)
     return image
 
 
@@ -124,27 +133,34 @@ def border_level(grey: Image.Image) -> float:
     return float(np.median(border))
 
 
-def prepare_image(name: str, data: bytes, invert: bool | None = None) -> PreparedImage:
+def prepare_image(name: str, data: bytes, invert: bool | None = None, max_pixels: int | None = None,
+                  keep_steps: bool = True) -> PreparedImage:
     """Untrusted bytes -> a 28x28 grey tensor like the training data, with every step kept:
     orientation from EXIF, grey, padded to a square with the background level, inverted when the
     background is light (the datasets are light objects on black; ``invert`` forces it either way),
-    resized to 28x28."""
-    image = open_untrusted(name, data)
-    steps = [("uploaded", thumbnail(image))]
+    resized to 28x28. ``keep_steps=False`` skips the thumbnails (for bulk uploads)."""
+    image = open_untrusted(name, data, max_pixels)
+    steps: list[tuple[str, Image.Image]] = []
+
+    def step(label: str, picture: Image.Image) -> None:
+        if keep_steps:
+            steps.append((label, thumbnail(picture)))
+
+    step("uploaded", image)
     image = ImageOps.exif_transpose(image)
     grey = to_grey(image)
-    steps.append(("grey", thumbnail(grey)))
+    step("grey", grey)
     background = border_level(grey)
     side = max(grey.size)
     square = Image.new("L", (side, side), round(background * 255))
     square.paste(grey, ((side - grey.width) // 2, (side - grey.height) // 2))
-    steps.append(("square", thumbnail(square)))
+    step("square", square)
     should_invert = background > 0.5 if invert is None else invert
     if should_invert:
         square = ImageOps.invert(square)
-        steps.append(("inverted", thumbnail(square)))
+        step("inverted", square)
     small = square.resize((MODEL_SIZE, MODEL_SIZE), Image.Resampling.LANCZOS)
-    steps.append(("28x28", small.resize((112, 112), Image.Resampling.NEAREST)))
+    step("28x28", small.resize((112, 112), Image.Resampling.NEAREST))
     tensor = torch.from_numpy(np.asarray(small, dtype=np.float32) / 255).unsqueeze(0)  # (1, 28, 28)
     return PreparedImage(name=name, tensor=tensor, steps=tuple(steps), inverted=should_invert)
 
@@ -160,7 +176,10 @@ def thumbnail(image: Image.Image, size: int = 112) -> Image.Image:
 # --------------------------------------------------------------------------------------------
 
 MAX_ZIP_FILES = 2000  # entries looked at; the rest are ignored with a message
+MAX_ZIP_ENTRIES = 10_000  # a zip listing more is refused before its directory is even parsed
 MAX_ZIP_TOTAL_BYTES = 200 * 1024 * 1024  # uncompressed bytes read from one zip, in all
+MAX_ZIP_IMAGE_PIXELS = 4_000_000  # per image in a zip (each becomes 28x28 anyway)
+MAX_ZIP_TOTAL_PIXELS = 150_000_000  # decoded pixels per zip, in all: bounds the CPU time
 MIN_IMAGES = 16
 MAX_REPORTED_PROBLEMS = 20
 
@@ -184,6 +203,9 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
 
     from genmodels.data import Dataset
 
+    declared = zip_entry_count(data)
+    if declared is not None and declared > MAX_ZIP_ENTRIES:
+        raise ImageRejected(f"the zip lists {declared:,} entries; at most {MAX_ZIP_ENTRIES:,} are accepted")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
@@ -191,7 +213,7 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
         raise ImageRejected(f"the upload is not a valid zip file ({error})") from None
     problems: list[str] = []
     tensors, folders = [], []
-    budget = MAX_ZIP_TOTAL_BYTES
+    budget, pixel_budget = MAX_ZIP_TOTAL_BYTES, MAX_ZIP_TOTAL_PIXELS
     files = [e for e in entries if not e.is_dir()]
     if len(files) > MAX_ZIP_FILES:
         problems.append(f"the zip holds {len(files)} files; only the first {MAX_ZIP_FILES} were looked at")
@@ -206,15 +228,23 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
         if entry.file_size > MAX_IMAGE_BYTES or entry.file_size > budget:
             problems.append(f"{path}: {entry.file_size / 2**20:.1f} MiB is over the size limit, skipped")
             continue
+        # Charged before reading: zipfile never inflates more than the size the directory claims,
+        # so a failed read (bad CRC, truncation) cannot dodge the budget.
+        budget -= entry.file_size
         try:
             with archive.open(entry) as handle:
-                content = handle.read(MAX_IMAGE_BYTES + 1)  # never trust the directory's size alone
-            budget -= len(content)
-            tensors.append(prepare_image(path, content).tensor)
+                content = handle.read(MAX_IMAGE_BYTES + 1)
+            pixels = image_pixels(content)
+            if pixels > pixel_budget:
+                problems.append(f"{path}: skipped, the zip's budget of {MAX_ZIP_TOTAL_PIXELS / 1e6:g} megapixels "
+                                "is used up")
+                continue
+            pixel_budget -= pixels
+            tensors.append(prepare_image(path, content, max_pixels=MAX_ZIP_IMAGE_PIXELS, keep_steps=False).tensor)
             folders.append("/".join(parts[:-1]))
         except ImageRejected as error:
             problems.append(str(error))
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as error:
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError, EOFError) as error:
             problems.append(f"{path}: cannot be extracted ({error})")  # corrupt, encrypted, odd method
     found = len(tensors)
     if len(problems) > MAX_REPORTED_PROBLEMS:
@@ -231,3 +261,25 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
     dataset = Dataset(name=name, kind="image", train_x=images[train], train_y=labels[train], test_x=images[test],
                       test_y=labels[test], class_names=class_names, source="uploaded zip")
     return ZipDataset(dataset=dataset, problems=tuple(problems), images_found=found)
+
+
+def image_pixels(data: bytes) -> int:
+    """Width x height from an image's header (no pixel decoded); 0 if it is not a readable image
+    (prepare_image then says why)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            width, height = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS)).size
+        return width * height
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        return 0
+
+
+def zip_entry_count(data: bytes) -> int | None:
+    """The entry count a zip's end-of-central-directory record declares (read without parsing the
+    directory), 2**32 for ZIP64 archives, None if no record is found (zipfile will say why)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        return None
+    total = int.from_bytes(data[end + 10:end + 12], "little")
+    return 2**32 if total == 0xFFFF else total

@@ -112,6 +112,7 @@ class JobView:
     snapshots: list[Snapshot] = field(default_factory=list)
     queue_position: int = 0
     finished: Finished | None = None
+    start_step: int = 0  # > 0 when this job continues an earlier one ("train more")
 
     @property
     def progress(self) -> float:
@@ -119,9 +120,10 @@ class JobView:
 
     @property
     def eta_seconds(self) -> float | None:
-        if self.state != RUNNING or not self.step or not self.total_steps:
+        done, planned = self.step - self.start_step, self.total_steps - self.start_step
+        if self.state != RUNNING or done <= 0 or planned <= 0:
             return None
-        return self.elapsed / self.progress - self.elapsed if self.progress else None
+        return self.elapsed * (planned - done) / done  # elapsed covers this job's steps only
 
     @property
     def active(self) -> bool:
@@ -187,7 +189,7 @@ class TrainingJob:
                 elapsed=(step.elapsed if step else 0.0) if not self._finished else self._finished.seconds,
                 history=list(self._history), epochs=list(self._epochs), snapshots=list(self._snapshots),
                 queue_position=self.slots.place_in_queue(self.id) if self._state == QUEUED else 0,
-                finished=self._finished,
+                finished=self._finished, start_step=self.start_step,
             )
 
     # --- the thread ---

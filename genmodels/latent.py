@@ -82,6 +82,13 @@ def decode(model, z: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def reconstruct(model, images: torch.Tensor) -> torch.Tensor:
+    """The model's reconstructions of CPU images (N, C, H, W), computed on its device, back on the CPU."""
+    weight = next(model.parameters())
+    return model.reconstruct(images.to(weight.device, weight.dtype)).float().cpu()
+
+
+@torch.no_grad()
 def encode_means(model, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """Codes of images (N, C, H, W): (N, D) on the CPU. For a VAE, the posterior means; for an
     autoencoder, its (deterministic) codes."""

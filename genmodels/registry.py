@@ -143,12 +143,25 @@ def check_dataset(spec: FamilySpec, dataset: Dataset) -> None:
         raise ConfigError(f"{spec.name} trains on {kinds} data, but {dataset.name} holds {dataset.kind}")
 
 
+# Layer widths to use when the architecture is switched from the family's default and no widths are
+# given: MLP widths and conv channel counts are different things.
+DEFAULT_WIDTHS = {
+    "ae": {"mlp": (256, 128), "conv": (32, 64)},
+    "sparse_ae": {"mlp": (), "conv": (32, 64)},
+    "dae": {"mlp": (256, 128), "conv": (32, 64)},
+    "vae": {"mlp": (400,), "conv": (32, 64)},
+}
+
+
 def model_config(spec: FamilySpec, dataset: Dataset, **overrides) -> Any:
     """The family's default config for ``dataset`` with ``overrides`` applied (None = keep default).
     ``hidden`` for a GAN sets both players' widths."""
     check_dataset(spec, dataset)
     config = spec.default_config(dataset)
     changes = {k: v for k, v in overrides.items() if v is not None}
+    arch = changes.get("arch", getattr(config, "arch", None))
+    if spec.name in DEFAULT_WIDTHS and arch != config.arch and "hidden" not in changes:
+        changes["hidden"] = DEFAULT_WIDTHS[spec.name][arch]
     if "hidden" in changes and spec.config_class is GANConfig:
         width = changes.pop("hidden")
         width = width[0] if isinstance(width, tuple) else width

@@ -165,6 +165,10 @@ class StepContext:
     generator: torch.Generator  # noise for corruption, reparameterisation, GAN latents
     optimizers: dict[str, torch.optim.Optimizer]
 
+    def autocast(self):
+        """Wrap forward passes and losses (not backward or optimizer steps, as PyTorch advises)."""
+        return autocast(self.device)
+
 
 # --------------------------------------------------------------------------------------------
 # The loop
@@ -209,17 +213,35 @@ def train(
     step, epoch, reason, last_test = start_step, 0, "completed", {}
     window_sums: dict[str, torch.Tensor] = {}  # loss terms summed on the device since the last Step
     window_steps, window_images, window_start = 0, 0, time.monotonic()
-    images_seen, side_seconds = 0, 0.0  # side: evaluation and snapshots, not training
+    images_seen, side_seconds = 0, 0.0  # side: evaluation, snapshots and the consumer, not training
+    last_snapshot_step = -1
 
-    def snapshot() -> Snapshot:
+    def aside(work):
+        """Run ``work()`` in eval mode without gradients, and keep its time out of images/s."""
         nonlocal side_seconds, window_start
         began = time.monotonic()
         model.eval()
-        shot = spec.snapshot(model, snapshot_inputs, ctx)
+        with torch.no_grad():
+            result = work()
         model.train()
         side_seconds += time.monotonic() - began
-        window_start += time.monotonic() - began  # keep images/s about training alone
-        return Snapshot(step=step, epoch=epoch, **shot)
+        window_start += time.monotonic() - began
+        return result
+
+    def emit(event):
+        """Yield ``event``; the time the consumer takes before asking for the next one is not training."""
+        nonlocal side_seconds, window_start
+        began = time.monotonic()
+        yield event
+        side_seconds += time.monotonic() - began
+        window_start += time.monotonic() - began
+
+    def snapshot():
+        nonlocal last_snapshot_step
+        if step != last_snapshot_step:  # at most one per step (an epoch end can coincide with one)
+            last_snapshot_step = step
+            shot = aside(lambda: spec.snapshot(model, snapshot_inputs, ctx))
+            yield from emit(Snapshot(step=step, epoch=epoch, **shot))
 
     while epoch < config.epochs and reason == "completed":
         if config.max_steps and step - start_step >= config.max_steps:
@@ -238,8 +260,7 @@ def train(
             if reason != "completed":
                 break
             x, y = data.train_x[index], data.train_y[index]
-            with autocast(device):
-                terms = spec.step(model, x, y, ctx)
+            terms = spec.step(model, x, y, ctx)
             step += 1
             epoch_steps += 1
             window_steps += 1
@@ -255,28 +276,25 @@ def train(
                 now = time.monotonic()
                 averages = {k: v / window_steps for k, v in zip(window_sums, values)}
                 check_finite(averages, step, config)
-                yield Step(step=step, epoch=epoch, terms=averages,
-                           images_per_second=window_images / max(now - window_start, 1e-9),
-                           elapsed=now - started_at)
+                ips = window_images / max(now - window_start, 1e-9)
                 window_sums, window_steps, window_images, window_start = {}, 0, 0, time.monotonic()
+                yield from emit(Step(step=step, epoch=epoch, terms=averages, images_per_second=ips,
+                                     elapsed=now - started_at))
             if config.snapshot_every and step % config.snapshot_every == 0:
-                yield snapshot()
+                yield from snapshot()
 
         if epoch_steps == 0:  # stopped before this epoch took a step
             epoch -= 1
             break
+        if reason == "stopped":
+            break  # a user pressed Stop: end now, without evaluating the partial epoch
         epoch_values = torch.stack(list(epoch_sums.values())).tolist()
         train_terms = {k: v / epoch_steps for k, v in zip(epoch_sums, epoch_values)}
         check_finite(train_terms, step, config)
-        began = time.monotonic()
-        model.eval()
-        last_test = spec.evaluate(model, data, config.seed)
-        model.train()
-        side_seconds += time.monotonic() - began
-        window_start += time.monotonic() - began
-        yield EpochEnd(epoch=epoch, step=step, train=train_terms, test=last_test,
-                       elapsed=time.monotonic() - started_at)
-        yield snapshot()
+        last_test = aside(lambda: spec.evaluate(model, data, config.seed))
+        yield from emit(EpochEnd(epoch=epoch, step=step, train=train_terms, test=last_test,
+                                 elapsed=time.monotonic() - started_at))
+        yield from snapshot()
 
     model.eval()
     seconds = time.monotonic() - started_at
@@ -320,14 +338,15 @@ def autoencoder_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
     cfg = model.config
     # dae: the encoder sees a corrupted copy; the target stays the clean x.
     x_in = corrupt(x, cfg.corruption, cfg.noise_level, ctx.generator)
-    out = model(x_in)
-    bce = losses.bce_per_image(out.logits, x)
-    loss = bce
-    terms = {"loss": loss, "bce": bce}
-    if cfg.sparsity_weight > 0:
-        sparsity = losses.sparsity_kl(out.code.float(), cfg.sparsity_target)
-        loss = bce + cfg.sparsity_weight * sparsity
-        terms = {"loss": loss, "bce": bce, "sparsity": sparsity}
+    with ctx.autocast():
+        out = model(x_in)
+        bce = losses.bce_per_image(out.logits.float(), x)
+        loss = bce
+        terms = {"loss": loss, "bce": bce}
+        if cfg.sparsity_weight > 0:
+            sparsity = losses.sparsity_kl(out.code.float(), cfg.sparsity_target)
+            loss = bce + cfg.sparsity_weight * sparsity
+            terms = {"loss": loss, "bce": bce, "sparsity": sparsity}
     optimizer = ctx.optimizers["model"]
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -377,8 +396,10 @@ def autoencoder_snapshot(model, inputs, ctx: StepContext) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def vae_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
-    out = model(x, generator=ctx.generator)
-    loss, bce, kl = losses.negative_elbo(out.logits, x, out.mu.float(), out.logvar.float(), model.config.beta)
+    with ctx.autocast():
+        out = model(x, generator=ctx.generator)
+        loss, bce, kl = losses.negative_elbo(out.logits.float(), x, out.mu.float(), out.logvar.float(),
+                                             model.config.beta)
     optimizer = ctx.optimizers["model"]
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -425,10 +446,11 @@ def discriminator_step(model, real: torch.Tensor, ctx: StepContext) -> dict[str,
     """One update of D: push D(real) up and D(G(z)) down. ``real`` is in model space."""
     d_loss_fn, _ = gan_loss_functions(model)
     z = model.latent(len(real), ctx.generator)
-    fake = model.generate(z).detach()  # detach: this phase must not update (or even reach) G
-    real_logits = model.discriminate(real)
-    fake_logits = model.discriminate(fake)
-    d_loss = d_loss_fn(real_logits.float(), fake_logits.float())
+    with ctx.autocast():
+        fake = model.generate(z).detach()  # detach: this phase must not update (or even reach) G
+        real_logits = model.discriminate(real)
+        fake_logits = model.discriminate(fake)
+        d_loss = d_loss_fn(real_logits.float(), fake_logits.float())
     optimizer = ctx.optimizers["discriminator"]
     optimizer.zero_grad(set_to_none=True)
     d_loss.backward()
@@ -445,8 +467,9 @@ def generator_step(model, batch_size: int, ctx: StepContext) -> dict[str, torch.
     _, g_loss_fn = gan_loss_functions(model)
     model.discriminator.requires_grad_(False)  # gradients flow through D to G, but D's own are not needed
     z = model.latent(batch_size, ctx.generator)
-    fake_logits = model.discriminate(model.generate(z))
-    g_loss = g_loss_fn(fake_logits.float())
+    with ctx.autocast():
+        fake_logits = model.discriminate(model.generate(z))
+        g_loss = g_loss_fn(fake_logits.float())
     optimizer = ctx.optimizers["generator"]
     optimizer.zero_grad(set_to_none=True)
     g_loss.backward()

@@ -96,7 +96,7 @@ with st.form("train_form"):
             overrides["arch"] = st.radio("Architecture", ["mlp", "conv"], index=["mlp", "conv"].index(default_arch),
                                          horizontal=True, key=key("arch"))
             if overrides["arch"] != default_arch:
-                overrides.pop("hidden", None)  # the other architecture's default layer sizes
+                overrides.pop("hidden", None)  # the registry picks widths that suit the other architecture
         overrides["latent_dim"] = st.number_input("Latent size", 1, 256, overrides.get("latent_dim", 8),
                                                   key=key("latent"))
         if family == "vae":
@@ -132,6 +132,12 @@ if started:
             st.error(f"Could not start: {error}")
 
 
+def kept_model_of(job):
+    """The session model this job produced, if it has been kept (not an older one of that name)."""
+    kept = session_models().get(job.name) if job is not None else None
+    return kept if kept is not None and kept.job is job else None
+
+
 @st.fragment(run_every=1.0)
 def live_progress() -> None:
     collect_finished_job()
@@ -155,20 +161,27 @@ def live_progress() -> None:
     if view.active:
         if st.button("Stop", key="train_stop"):
             job.stop()
-    elif job.name in session_models():
-        kept = session_models()[job.name]
-        st.success(f"The model is kept in this session as **{job.name}**; the lesson pages can use it.")
-        more, download = st.columns(2)
-        with more:
-            if st.button("Train 2 more epochs", key="train_more"):
-                st.session_state[JOB] = continue_job(job, epochs=2)
-                st.rerun()
-        with download:
-            st.download_button("Download checkpoint (.safetensors)", checkpoint_bytes(kept.model, kept.info),
-                               file_name=f"{job.name}.safetensors", key="train_download")
+    elif kept_model_of(job) is not None and st.session_state.get("train_final_shown") != job.id:
+        # The run just ended: rerun the whole page once, so the part below the live view (kept
+        # model, train more, download) is drawn outside this once-a-second fragment.
+        st.session_state["train_final_shown"] = job.id
+        st.rerun(scope="app")
 
 
 live_progress()
+
+job = current_job()
+kept = kept_model_of(job)
+if kept is not None and not job.view().active:
+    st.success(f"The model is kept in this session as **{job.name}**; the lesson pages can use it.")
+    more, download = st.columns(2)
+    with more:
+        if st.button("Train 2 more epochs", key="train_more"):
+            st.session_state[JOB] = continue_job(job, epochs=2)
+            st.rerun()
+    with download:
+        st.download_button("Download checkpoint (.safetensors)", checkpoint_bytes(kept.model, kept.info),
+                           file_name=f"{job.name}.safetensors", key="train_download")
 
 with st.expander("What is being optimised"):
     formula, function = FORMULAS[family]

@@ -100,7 +100,8 @@ with st.expander("Encode your own images"):
         steps = st.columns(len(prepared.steps) + 1)
         for column, (step_name, picture) in zip(steps, prepared.steps):
             column.image(picture, caption=step_name)
-        steps[-1].image(grid(model.reconstruct(prepared.tensor[None]), scale=4), caption="what the VAE makes of it")
+        steps[-1].image(grid(latent.reconstruct(model, prepared.tensor[None]), scale=4),
+                        caption="what the VAE makes of it")
         uploads.append((upload.name, prepared.tensor))
     if len(files) > 2:
         st.warning(f"Only the first two of the {len(files)} images are used.")

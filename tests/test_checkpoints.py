@@ -113,6 +113,28 @@ def bad_files(good: bytes, tmp_path):
     def bad_config(doc, tensors):
         doc["model_config"]["latent_dim"] = -3
 
+    def family_list(doc, tensors):
+        doc["family"] = ["vae"]
+
+    def empty_hidden(doc, tensors):
+        doc["model_config"]["hidden"] = []
+
+    def junk_metrics(doc, tensors):
+        doc["metrics"] = {"test_loss": "high"}
+
+    def junk_history(doc, tensors):
+        doc["history"] = [1, 2, 3]
+
+    def header_edit(edit):
+        """Re-encode ``good`` with its JSON header changed by ``edit(header)`` (offsets kept)."""
+        (length,) = struct.unpack("<Q", good[:8])
+        header = json.loads(good[8:8 + length])
+        edit(header)
+        raw = json.dumps(header).encode()
+        return struct.pack("<Q", len(raw)) + raw + good[8 + length:]
+
+    first = next(k for k in json.loads(good[8:8 + struct.unpack("<Q", good[:8])[0]]) if k != "__metadata__")
+
     torch_save = tmp_path / "torch_save.pt"
     torch.save({"w": torch.zeros(2)}, torch_save)
     return {
@@ -132,6 +154,14 @@ def bad_files(good: bytes, tmp_path):
         "wrong dtype": (rewritten(good, to_f64), "should be F32"),
         "non-finite": (rewritten(good, poison), "NaN or infinite"),
         "shapes of a huge model": (rewritten(good, huge_model), "should be F32 of shape"),
+        "family not a string": (rewritten(good, family_list), "does not name its model family"),
+        "vae without hidden layers": (rewritten(good, empty_hidden), "needs at least one hidden layer"),
+        "junk metrics": (rewritten(good, junk_metrics), "metrics are malformed"),
+        "junk history": (rewritten(good, junk_history), "history is malformed"),
+        "tensor entry not an object": (header_edit(lambda h: h.__setitem__(first, [1, 2])), "malformed header entry"),
+        "string offsets": (header_edit(lambda h: h[first].__setitem__("data_offsets", ["0", "1"])), "offsets"),
+        "shape not a list": (header_edit(lambda h: h[first].__setitem__("shape", 5)), "should be F32 of shape"),
+        "deeply nested metadata": (with_header({"__metadata__": {"genmodels": "[" * 100_000}}), "not valid JSON"),
     }
 
 
@@ -159,3 +189,15 @@ def test_a_file_over_the_size_cap_is_refused_unread(sprites_small, tmp_path, mon
 def test_a_missing_file_is_a_checkpoint_error(tmp_path):
     with pytest.raises(CheckpointError, match="cannot read"):
         checkpoints.load_checkpoint(tmp_path / "nope.safetensors")
+
+
+def test_no_genuine_checkpoint_is_mistaken_for_a_pickle(sprites_small):
+    # The 8-byte header length is little-endian: about 1 length in 32 starts with byte 0x80,
+    # which once tripped a naive "starts with the pickle opcode" check. Vary the name to vary it.
+    model, _, _ = saved("vae", sprites_small)
+    seen_0x80 = 0
+    for length in range(0, 300, 3):
+        payload = checkpoints.checkpoint_bytes(model, checkpoints.make_info("vae", model, name="n" * length))
+        seen_0x80 += payload[0] == 0x80
+        checkpoints.read_checkpoint(payload)
+    assert seen_0x80 > 0  # the case really occurred

@@ -142,3 +142,39 @@ def test_a_zip_with_thousands_of_entries_does_bounded_work(monkeypatch):
     result = images.dataset_from_zip(make_zip({f"deep/a/b/c/{i}.png": good for i in range(300)}))
     assert result.images_found == 50
     assert "only the first 50 were looked at" in result.problems[0]
+
+
+def test_a_zip_declaring_too_many_entries_is_refused_before_parsing(monkeypatch):
+    monkeypatch.setattr(images, "MAX_ZIP_ENTRIES", 5)
+    with pytest.raises(ImageRejected, match="lists 10 entries; at most 5"):
+        images.dataset_from_zip(make_zip({f"{i}.png": b"x" for i in range(10)}))
+
+
+def test_entries_that_fail_their_crc_still_use_up_the_byte_budget(monkeypatch):
+    good = encoded(Image.fromarray(np.random.default_rng(2).integers(0, 255, (64, 64), dtype=np.uint8)), "PNG")
+    data = bytearray(make_zip({f"{i}.png": good for i in range(30)}))
+    # Corrupt every stored CRC-32 (local headers and central directory) so each read fails at its end.
+    for signature, offset in ((b"PK\x03\x04", 14), (b"PK\x01\x02", 16)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            data[start + offset:start + offset + 4] = b"\0\0\0\0"
+            start += 4
+    monkeypatch.setattr(images, "MAX_ZIP_TOTAL_BYTES", 5 * len(good))
+    with pytest.raises(ImageRejected, match="0 usable images") as error:
+        images.dataset_from_zip(bytes(data))
+    assert "cannot be extracted" in str(error.value)
+    # Only five entries could be read before the budget ran out; the rest were skipped unread.
+
+
+def test_the_zip_pixel_budget_bounds_decoding_work(monkeypatch):
+    picture = encoded(Image.new("L", (100, 100), 0), "PNG")  # 10,000 pixels each
+    monkeypatch.setattr(images, "MAX_ZIP_TOTAL_PIXELS", 20 * 10_000)
+    result = images.dataset_from_zip(make_zip({f"{i}.png": picture for i in range(25)}))
+    assert result.images_found == 20
+    assert sum("megapixels is used up" in p for p in result.problems) == 5
+
+
+def test_a_big_photo_is_shrunk_while_decoding():
+    photo = encoded(Image.new("RGB", (4000, 3000), (200, 200, 200)), "JPEG")
+    image = images.open_untrusted("photo.jpg", photo)
+    assert max(image.size) <= 2 * images.WORKING_SIZE

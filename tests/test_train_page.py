@@ -127,3 +127,50 @@ def test_a_zip_of_own_images_previews_and_trains():
     poll_until(app, lambda a: "mine-ae" in a.session_state["genlab_models"]
                if "genlab_models" in a.session_state else False)
     assert app.session_state["genlab_models"]["mine-ae"].info.dataset == "your-images"
+
+
+def train_tiny_vae(app: AppTest, name: str = "tiny-vae") -> None:
+    app.selectbox(key="train_family").select("vae").run()
+    app.selectbox(key="train_dataset_vae").select("sprites").run()
+    app.number_input(key="train_epochs_vae").set_value(2)
+    app.text_input(key="train_name_vae").input(name)
+    app.button(key="FormSubmitter:train_form-Start training").click().run()
+    poll_until(app, lambda a: name in a.session_state["genlab_models"] if "genlab_models" in a.session_state
+               else False)
+
+
+def test_train_more_continues_the_kept_model_and_extends_its_history():
+    app = open_train_page()
+    train_tiny_vae(app)
+    first = app.session_state["genlab_models"]["tiny-vae"]
+    history_before = len(first.info.history)
+    app.run()  # the page's one full rerun after the run ended draws the train-more button
+    app.button(key="train_more").click().run()
+    more = app.session_state["genlab_job"]
+    poll_until(app, lambda a: a.session_state["genlab_collected"] == more.id)
+    kept = app.session_state["genlab_models"]["tiny-vae"]
+    assert kept.model is first.model and kept.info.train_config.epochs == 4
+    assert len(kept.info.history) > history_before and kept.info.history[-1]["step"] > first.info.history[-1]["step"]
+
+
+def test_a_failed_run_reusing_a_name_does_not_offer_the_older_model():
+    import torch
+
+    from genmodels import jobs, registry
+    from genmodels.data import sprites
+    from genmodels.training import TrainConfig
+
+    app = open_train_page()
+    train_tiny_vae(app, name="mine")
+    spec = registry.family("vae")
+    broken = registry.build_model(spec, registry.model_config(spec, sprites(n_train=64, n_test=16)))
+    with torch.no_grad():
+        for parameter in broken.parameters():
+            parameter.fill_(float("nan"))
+    failing = jobs.TrainingJob(spec, broken, sprites(n_train=64, n_test=16), TrainConfig(epochs=1, log_every=1),
+                               name="mine").start()
+    assert failing.wait(30)
+    app.session_state["genlab_job"] = failing
+    app.run()
+    assert any("learning rate" in e.value for e in app.error)
+    assert not any("kept in this session" in s.value for s in app.success)

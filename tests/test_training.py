@@ -122,3 +122,37 @@ def test_continuing_keeps_the_optimizer_and_counts_on(sprites_small):
     more = list(training.train(spec, model, sprites_small, config, optimizers=optimizers, start_step=first.step))
     assert more[-1].step == 2 * first.step
     assert optimizers["model"].state  # Adam's moments carried over
+
+
+def test_snapshots_hold_no_autograd_graph(sprites_small):
+    for family in ("vae", "ae", "gan"):
+        shots = [e for e in run(family, sprites_small)[0] if isinstance(e, Snapshot)]
+        assert not shots[0].images.requires_grad, family
+
+
+def test_a_stopped_run_skips_evaluating_the_partial_epoch(sprites_small):
+    spec = registry.family("vae")
+    model = registry.build_model(spec, tiny_config("vae", sprites_small))
+    stop = threading.Event()
+    events = []
+    for event in training.train(spec, model, sprites_small, TrainConfig(epochs=5, batch_size=16, log_every=1,
+                                                                        device="cpu"), stop=stop):
+        events.append(event)
+        if isinstance(event, Step) and event.step == 2:
+            stop.set()
+    assert not any(isinstance(e, EpochEnd) for e in events)
+
+
+def test_a_slow_consumer_does_not_lower_the_reported_speed(sprites_small):
+    import time
+
+    fast, slow = [], []
+    for sink, pause in ((fast, 0.0), (slow, 0.05)):
+        spec = registry.family("vae")
+        model = registry.build_model(spec, tiny_config("vae", sprites_small))
+        for event in training.train(spec, model, sprites_small, TrainConfig(epochs=2, batch_size=32, log_every=2,
+                                                                            device="cpu")):
+            time.sleep(pause)
+            sink.append(event)
+    # With 16 consumer pauses of 50 ms, counting them as training would cut the speed several-fold.
+    assert slow[-1].images_per_second > 0.4 * fast[-1].images_per_second

@@ -40,6 +40,8 @@ class VAEConfig:
                 raise ConfigError(f"a conv VAE needs two channel counts, e.g. (32, 64); got {self.hidden!r}")
         else:
             check_widths("hidden", self.hidden, 2, 4096, max_len=4)
+            if not self.hidden:
+                raise ConfigError("an MLP VAE needs at least one hidden layer, e.g. (400,)")
         check_int("latent_dim", self.latent_dim, 1, 512)
         check_float("beta", self.beta, 0.0, 100.0)
 
@@ -104,6 +106,7 @@ class VAE(nn.Module):
     def reparameterize(self, mu, logvar, generator: torch.Generator | None = None) -> torch.Tensor:
         """z = mu + sigma * eps with eps ~ N(0, I) and sigma = exp(logvar / 2): a sample from
         q(z|x) through which gradients flow to mu and logvar."""
+        mu, logvar = mu.float(), logvar.float()  # under bf16 autocast, draw and combine in fp32
         eps = randn(mu.shape, generator, like=mu)
         return mu + torch.exp(0.5 * logvar) * eps
 

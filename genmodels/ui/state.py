@@ -56,7 +56,10 @@ def reset_session() -> None:
 
 def collect_finished_job() -> None:
     """Once the session's job has ended with some training done, keep its model in the session
-    under the job's name (so every page can use it) - exactly once per job."""
+    under the job's name (so every page can use it) - exactly once per job. A "train more"
+    continuation extends the kept model's history instead of replacing it."""
+    from dataclasses import replace
+
     from genmodels.checkpoints import make_info
     from genmodels.jobs import FINISHED, STOPPED
 
@@ -64,11 +67,20 @@ def collect_finished_job() -> None:
     if job is None or st.session_state.get("genlab_collected") == job.id:
         return
     view = job.view()
-    if view.state not in (FINISHED, STOPPED) or view.step == 0:
+    if view.state not in (FINISHED, STOPPED) or view.step <= job.start_step:
         return
-    metrics = view.finished.test if view.finished else {}
-    info = make_info(job.spec.name, job.model, name=job.name, train_config=job.config, dataset=job.dataset.name,
-                     metrics=metrics, history=view.history)
+    history, train_config = view.history, job.config
+    epochs_done = view.finished.epoch if view.finished else 0
+    metrics = view.finished.test if view.finished and view.finished.test else {}
+    previous = session_models().get(job.name)
+    if previous is not None and previous.model is job.model:  # "train more" on the kept model
+        history = previous.info.history + history
+        metrics = metrics or previous.info.metrics
+        if previous.info.train_config is not None:
+            epochs_done += previous.info.train_config.epochs
+    train_config = replace(train_config, epochs=max(1, epochs_done))
+    info = make_info(job.spec.name, job.model, name=job.name, train_config=train_config, dataset=job.dataset.name,
+                     metrics=metrics, history=history)
     session_models()[job.name] = SessionModel(model=job.model, info=info, job=job)
     st.session_state["genlab_collected"] = job.id
 

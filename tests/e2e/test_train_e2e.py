@@ -19,9 +19,13 @@ def test_train_a_vae_and_navigate_while_it_runs(page):
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Train").click()
     expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=30_000)
     choose(page, "Model family", "Variational autoencoder (vae)")
+    expect(page.get_by_text("beta (weight on KL)")).to_be_visible()  # the vae form has replaced the ae one
     choose(page, "Dataset", re.compile("^sprites"))
+    expect(page.get_by_role("combobox", name="Dataset")).to_have_value(re.compile("^sprites"))
+    page.locator(IDLE).wait_for(state="attached")
     page.get_by_label("Epochs").fill("8")
     page.get_by_label("Name for the trained model").fill("e2e-vae")
+    expect(page.get_by_label("Epochs")).to_have_value("8")
     pressed = time.monotonic()
     page.get_by_role("button", name="Start training").click()
 
@@ -31,9 +35,10 @@ def test_train_a_vae_and_navigate_while_it_runs(page):
     points = chart.locator("path.js-line").first
     expect(points).to_be_attached(timeout=30_000)
     first_length = len(points.get_attribute("d") or "")
-    time.sleep(2.5)
-    grown = len(chart.locator("path.js-line").first.get_attribute("d") or "")
-    assert grown > first_length, "the loss curve did not grow"
+    deadline = time.monotonic() + 30
+    while len(chart.locator("path.js-line").first.get_attribute("d") or "") <= first_length:
+        assert time.monotonic() < deadline, "the loss curve did not grow"
+        time.sleep(0.25)
 
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Home").click()
     expect(page.get_by_role("heading", name="Generative Models Lab")).to_be_visible()
