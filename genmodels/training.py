@@ -205,10 +205,9 @@ def train(
     ctx = StepContext(device=device, generator=generator, optimizers=optimizers)
     # Fixed inputs for snapshots, so successive grids show the same images / the same noise.
     snapshot_inputs = spec.snapshot_inputs(model, data, config.snapshot_count, config.seed)
-    started_at = time.monotonic()
-
     yield Started(family=spec.name, dataset=dataset.name, device=str(device), total_steps=total_steps,
                   parameters=sum(p.numel() for p in model.parameters()))
+    started_at = time.monotonic()  # after the consumer has handled Started
 
     step, epoch, reason, last_test = start_step, 0, "completed", {}
     window_sums: dict[str, torch.Tensor] = {}  # loss terms summed on the device since the last Step

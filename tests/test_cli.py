@@ -75,3 +75,15 @@ def test_bad_arguments_exit_nonzero_with_one_line_and_no_traceback(args, message
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_denoise_report_prints_one_row_per_level(tmp_path):
+    out = tmp_path / "d.safetensors"
+    assert cli("train", "dae", "--dataset", "sprites", "--max-steps", "5", "--hidden", "8,16",
+               "--out", str(out)).returncode == 0
+    result = cli("denoise-report", str(out), "--dataset", "sprites", "--levels", "0.2,0.6", "--pca", "5")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["level"] for row in rows] == [0.2, 0.6]
+    assert rows[0]["noisy input"]["psnr"] > rows[1]["noisy input"]["psnr"]
+    assert {"PCA-5", "d"} <= set(rows[0])

@@ -154,5 +154,7 @@ def test_a_slow_consumer_does_not_lower_the_reported_speed(sprites_small):
                                                                             device="cpu")):
             time.sleep(pause)
             sink.append(event)
-    # With 16 consumer pauses of 50 ms, counting them as training would cut the speed several-fold.
-    assert slow[-1].images_per_second > 0.4 * fast[-1].images_per_second
+    # 21 consumer pauses of 50 ms against ~50 ms of training: counted as training they would cut the
+    # speed about 20-fold. (Some slowdown is real: after each pause, caches and threads start cold.)
+    assert slow[-1].images_per_second > 0.15 * fast[-1].images_per_second
+    assert slow[-1].seconds > 1.0 > slow[-1].train_seconds

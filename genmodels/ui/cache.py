@@ -28,3 +28,22 @@ def encoded_test_set(_model, key: str, dataset: str) -> tuple[torch.Tensor, torc
 def grid_picture(_model, key: str, _plane: latent.Plane, plane_key: tuple, n: int, span: float, spacing: str):
     """The n x n mosaic of decodes over the plane, as one picture."""
     return grid(latent.latent_grid(_model, _plane, n, span, spacing), columns=n, padding=1, scale=2)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Measuring the model over noise levels (once per model)...")
+def robustness_curve(_model, key: str, dataset: str, kind: str, levels: tuple[float, ...]) -> dict[str, list[float]]:
+    """Mean PSNR over 1,000 test images at each noise level, for the noisy input and the model."""
+    from genmodels.denoising import robustness
+
+    clean = shared_dataset(dataset, "cpu").test_x[:1000]
+    return robustness({"model": _model}, clean, kind, list(levels))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def typical_error(_model, key: str, dataset: str) -> float:
+    """The 99th percentile of the model's clean reconstruction error on 2,000 test images: an
+    upload whose error is far above it looks unlike anything the model was trained on."""
+    from genmodels.denoising import reconstruction_errors
+
+    errors = reconstruction_errors(_model, shared_dataset(dataset, "cpu").test_x[:2000])
+    return float(torch.quantile(errors, 0.99))

@@ -1,0 +1,51 @@
+"""The Denoising lab in AppTest: shipped DAE, the noise slider, uploads good and bad."""
+
+import io
+from pathlib import Path
+
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("pages/denoising.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def batch_picture(app: AppTest) -> str:
+    return next(str(i.proto) for i in app.get("image") if "rows: clean / noisy" in str(i.proto))
+
+
+def png_bytes() -> bytes:
+    picture = Image.new("RGB", (80, 60), (250, 250, 250))
+    picture.paste((20, 20, 20), (25, 10, 55, 50))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_opens_on_the_shipped_dae_and_the_noise_slider_changes_the_noisy_images():
+    app = open_page()
+    assert app.selectbox(key="dn_model").value.startswith("dae-fashion")
+    assert any("was trained with Gaussian noise at 0.5" in c.value for c in app.caption)
+    before = batch_picture(app)
+    app.slider(key="dn_level").set_value(0.2).run()
+    assert not app.exception
+    assert batch_picture(app) != before
+    app.selectbox(key="dn_kind").select("block").run()
+    assert not app.exception
+
+
+def test_an_upload_of_a_good_and_a_bad_file_gives_one_result_and_one_error():
+    app = open_page()
+    app.file_uploader(key="dn_upload").set_value([("shirt.png", png_bytes(), "image/png"),
+                                                  ("notes.png", b"this is text, not a png", "image/png")]).run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "notes.png: not an image in a supported format (PNG, JPEG, WebP, BMP, GIF)."]
+    downloads = [d for d in app.get("download_button") if "shirt.png" in str(d.proto)]
+    assert len(downloads) == 1
