@@ -82,7 +82,7 @@ def job_status_line(view: JobView) -> str:
     if view.state == RUNNING:
         eta = f", about {view.eta_seconds:.0f} s left" if view.eta_seconds is not None else ""
         return (f"**{view.name}**: training, step {view.step}/{view.total_steps}, "
-                f"{view.images_per_second:,.0f} images/s{eta}")
+                f"{view.images_per_second:,.0f} images/s, {view.elapsed:.0f} s elapsed{eta}")
     if view.state in (STOPPED, FAILED):
         return f"**{view.name}**: {view.state}: {view.message}"
     return f"**{view.name}**: {view.message}"
