@@ -8,7 +8,7 @@ import streamlit as st
 
 from genmodels.runtime import configure_process
 from genmodels.ui.render import job_status_line
-from genmodels.ui.state import collect_finished_job, current_job, reset_session
+from genmodels.ui.state import poll_job, reset_session
 from genmodels.ui.status import device_label
 
 
@@ -32,12 +32,10 @@ navigation = st.navigation(pages)
 
 @st.fragment(run_every=1.0)
 def sidebar_job() -> None:
-    collect_finished_job()
-    job = current_job()
+    job, view = poll_job()
     if job is None:
         st.caption("No training job in this session yet.")
         return
-    view = job.view()
     st.markdown(job_status_line(view))
     if view.active:
         st.progress(view.progress)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from .test_images import make_zip
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -79,17 +81,6 @@ def test_switching_family_loads_that_familys_preset():
     assert app.text_input(key="train_name_vae").value == "my-vae"
 
 
-def zip_of(files: dict[str, bytes]) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
 def png(value: int) -> bytes:
     import io
 
@@ -117,7 +108,7 @@ def test_a_zip_of_own_images_previews_and_trains():
     app = open_train_page()
     app.selectbox(key="train_dataset_ae").select("your-images").run()
     files = {f"pics/{i}.png": png(i * 10) for i in range(20)} | {"pics/notes.txt": b"not an image"}
-    app.file_uploader(key="train_zip").upload("mine.zip", zip_of(files), "application/zip").run()
+    app.file_uploader(key="train_zip").upload("mine.zip", make_zip(files), "application/zip").run()
     assert not app.exception
     assert any("20 images from mine.zip" in s.value for s in app.success)
     assert app.get("image"), "no preview of the uploaded images"

@@ -41,6 +41,14 @@ def current_job() -> TrainingJob | None:
     return st.session_state.get(JOB)
 
 
+def poll_job():
+    """What a polling fragment needs each second: keep a just-finished model, then return the
+    session's job and a consistent view of it, or (None, None)."""
+    collect_finished_job()
+    job = current_job()
+    return (job, job.view()) if job is not None else (None, None)
+
+
 def session_models() -> dict[str, SessionModel]:
     return st.session_state.setdefault(MODELS, {})
 
