@@ -23,7 +23,8 @@ st.set_page_config(page_title="Generative Models Lab", page_icon="🧪", layout=
 
 pages = {
     "": [st.Page("pages/home.py", title="Home", default=True)],
-    "Learn": [st.Page("pages/denoising.py", title="Denoising lab"),
+    "Learn": [st.Page("pages/autoencoders.py", title="Autoencoders"),
+              st.Page("pages/denoising.py", title="Denoising lab"),
               st.Page("pages/vae_explorer.py", title="VAE latent explorer")],
     "Build": [st.Page("pages/train.py", title="Train")],
 }

@@ -47,3 +47,32 @@ def typical_error(_model, key: str, dataset: str) -> float:
 
     errors = reconstruction_errors(_model, shared_dataset(dataset, "cpu").test_x[:2000])
     return float(torch.quantile(errors, 0.99))
+
+
+@st.cache_resource(show_spinner="Fitting PCA baselines (once per server)...")
+def pca_curve(dataset: str, sizes: tuple[int, ...]) -> list[float]:
+    """Mean test PSNR of PCA with k components, for each k in ``sizes`` (2,000 test images)."""
+    from genmodels.denoising import PCA
+    from genmodels.metrics import psnr
+
+    data = shared_dataset(dataset, "cpu")
+    full = PCA.fit(data.train_x, max(sizes))  # the top-k components are the first k of the top-max
+    test = data.test_x[:2000]
+    return [psnr(PCA(full.mean, full.components[:k]).reconstruct(test), test).mean().item() for k in sizes]
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def reconstruction_psnr(_model, key: str, dataset: str) -> float:
+    """Mean PSNR of the model's reconstructions of 2,000 clean test images."""
+    from genmodels.metrics import psnr
+
+    test = shared_dataset(dataset, "cpu").test_x[:2000]
+    return psnr(latent.reconstruct(_model, test), test).mean().item()
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def code_statistics(_model, key: str, dataset: str):
+    """Activation statistics of the code layer over 2,000 test images."""
+    from genmodels.codes import activation_stats
+
+    return activation_stats(_model, shared_dataset(dataset, "cpu").test_x[:2000])
