@@ -26,7 +26,7 @@ pages = {
     "Learn": [st.Page("pages/autoencoders.py", title="Autoencoders"),
               st.Page("pages/denoising.py", title="Denoising lab"),
               st.Page("pages/vae_explorer.py", title="VAE latent explorer")],
-    "Build": [st.Page("pages/train.py", title="Train")],
+    "Build": [st.Page("pages/train.py", title="Train"), st.Page("pages/models.py", title="Models")],
 }
 navigation = st.navigation(pages)
 

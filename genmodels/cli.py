@@ -29,6 +29,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def widths(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("", "none"):
+        return ()  # no hidden layer (e.g. a single-layer sparse autoencoder)
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
@@ -53,7 +55,8 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="learning rate (the generator's, for GANs)")
     train.add_argument("--latent-dim", type=int)
-    train.add_argument("--hidden", type=widths, help="layer widths, e.g. 400 or 256,128 (GANs: one width)")
+    train.add_argument("--hidden", type=widths,
+                       help="layer widths, e.g. 400 or 256,128; none for no hidden layer (GANs: one width)")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--out", help="checkpoint path (default: runs/FAMILY-DATASET-TIME.safetensors)")

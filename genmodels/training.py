@@ -355,13 +355,13 @@ def autoencoder_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
 
 @torch.no_grad()
 def autoencoder_evaluate(model, data: Dataset, seed: int, batch_size: int = 1000) -> dict[str, float]:
-    """Test-split BCE and MSE per image and mean per-image PSNR (dB). For a dae, the inputs are
+    """Test-split BCE and MSE per image, mean per-image PSNR (dB) and SSIM. For a dae, the inputs are
     corrupted as in training (with a fixed seed, so the number is comparable across epochs)."""
-    from genmodels.metrics import psnr
+    from genmodels.metrics import psnr, ssim
 
     cfg = model.config
     generator = torch.Generator(device=data.device).manual_seed(seed + 7)
-    sums = {"test_bce": 0.0, "test_mse": 0.0, "test_psnr": 0.0}
+    sums = {"test_bce": 0.0, "test_mse": 0.0, "test_psnr": 0.0, "test_ssim": 0.0}
     for x in data.test_x.split(batch_size):
         x_in = corrupt(x, cfg.corruption, cfg.noise_level, generator)
         logits = model(x_in).logits.float()
@@ -369,6 +369,7 @@ def autoencoder_evaluate(model, data: Dataset, seed: int, batch_size: int = 1000
         sums["test_bce"] += losses.bce_per_image(logits, x).item() * len(x)
         sums["test_mse"] += losses.mse_per_image(recon, x).item() * len(x)
         sums["test_psnr"] += psnr(recon, x).sum().item()
+        sums["test_ssim"] += ssim(recon, x).sum().item()
     n = len(data.test_x)
     metrics = {k: v / n for k, v in sums.items()}
     metrics["test_loss"] = metrics["test_bce"]

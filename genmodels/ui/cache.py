@@ -56,7 +56,7 @@ def pca_curve(dataset: str, sizes: tuple[int, ...]) -> list[float]:
     from genmodels.metrics import psnr
 
     data = shared_dataset(dataset, "cpu")
-    full = PCA.fit(data.train_x, max(sizes))  # the top-k components are the first k of the top-max
+    full = PCA.fit(data.train_x, max(sizes), max_images=5000)  # top-k components: the first k of the top-max
     test = data.test_x[:2000]
     return [psnr(PCA(full.mean, full.components[:k]).reconstruct(test), test).mean().item() for k in sizes]
 
@@ -76,3 +76,12 @@ def code_statistics(_model, key: str, dataset: str):
     from genmodels.codes import activation_stats
 
     return activation_stats(_model, shared_dataset(dataset, "cpu").test_x[:2000])
+
+
+@st.cache_resource(max_entries=64, show_spinner="Evaluating on the test split (once per model)...")
+def test_metrics(_model, key: str, family: str, dataset: str, seed: int) -> dict[str, float]:
+    """The family's test-split metrics (registry evaluate), for models whose stored metrics lack some."""
+    from genmodels.registry import family as family_spec
+
+    device = str(next(_model.parameters()).device)
+    return family_spec(family).evaluate(_model, shared_dataset(dataset, device), seed)

@@ -103,7 +103,7 @@ class ModelChoice:
     source: str  # "shipped" or "session"
     model: torch.nn.Module
     info: CheckpointInfo
-
+    name: str = ""  # the file stem (shipped) or the session's name for it
 
 @st.cache_resource(show_spinner="Loading the shipped models (once per server)...")
 def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str, ...]]:
@@ -122,8 +122,8 @@ def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str,
 def model_choices(families: tuple[str, ...] | None = None) -> list[ModelChoice]:
     """Shipped models, then the session's, optionally only of ``families``."""
     shipped, _ = shipped_models(str(CHECKPOINT_DIR))
-    choices = [ModelChoice(f"{name} (shipped)", "shipped", loaded.model, loaded.info)
+    choices = [ModelChoice(f"{name} (shipped)", "shipped", loaded.model, loaded.info, name)
                for name, loaded in shipped.items()]
-    choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info)
+    choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info, name)
                 for name, kept in session_models().items()]
     return [c for c in choices if families is None or c.info.family in families]

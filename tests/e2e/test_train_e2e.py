@@ -10,7 +10,10 @@ from .conftest import IDLE
 
 
 def choose(page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.locator(IDLE).wait_for(state="attached")
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    expect(box).to_have_count(1)  # while a rerun swaps one form for another, old widgets linger briefly
+    box.click()
     page.get_by_role("option", name=option).click()
     page.locator(IDLE).wait_for(state="attached")
 

@@ -1,0 +1,143 @@
+"""Models: every model the session can use; upload, download, rename, delete, compare, reproduce."""
+
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from genmodels.checkpoints import MAX_CHECKPOINT_BYTES, checkpoint_bytes, read_checkpoint
+from genmodels.data import DATASETS, where_available
+from genmodels.errors import CheckpointError
+from genmodels.images import grid
+from genmodels.latent import reconstruct
+from genmodels.models.common import parameter_count
+from genmodels.reproduce import loading_script, train_command
+from genmodels.ui.cache import model_key, test_metrics
+from genmodels.ui.state import CHECKPOINT_DIR, SessionModel, model_choices, session_models, shared_dataset
+
+st.title("Models")
+st.write("Every model you can use in this session: the ones shipped with the lab and the ones you trained or "
+         "uploaded. Download any of them, bring your own checkpoints, and compare models on the same inputs.")
+
+
+def metrics_of(choice) -> dict[str, float]:
+    """Stored test metrics, completed by an evaluation on the test split when some are missing."""
+    metrics = dict(choice.info.metrics)
+    wanted = {"vae": ("test_loss",), "gan": (), "dcgan": ()}.get(choice.info.family, ("test_psnr", "test_ssim"))
+    job = session_models()[choice.name].job if choice.source == "session" else None
+    busy = job is not None and job.view().active  # never evaluate a model while it trains
+    available = choice.info.dataset in DATASETS and where_available(choice.info.dataset)
+    if any(k not in metrics for k in wanted) and available and not busy:
+        seed = choice.info.train_config.seed if choice.info.train_config else 0
+        metrics |= test_metrics(choice.model, model_key(choice), choice.info.family, choice.info.dataset, seed)
+    return metrics
+
+
+def size_label(choice) -> str:
+    if choice.source == "shipped":
+        return f"{(CHECKPOINT_DIR / f'{choice.name}.safetensors').stat().st_size / 2**20:.1f} MiB"
+    tensor_bytes = sum(t.numel() * t.element_size() for t in choice.model.state_dict().values())
+    return f"~{tensor_bytes / 2**20:.1f} MiB"
+
+
+choices = model_choices()
+rows = []
+for choice in choices:
+    info, config = choice.info, choice.info.model_config
+    metrics = metrics_of(choice)
+    train = info.train_config
+    rows.append({
+        "model": choice.label, "family": info.family,
+        "test -ELBO (nats)": (round(metrics["test_loss"], 2) if info.family == "vae" and "test_loss" in metrics
+                              else None),
+        "PSNR (dB)": round(metrics["test_psnr"], 2) if "test_psnr" in metrics else None,
+        "SSIM": round(metrics["test_ssim"], 3) if "test_ssim" in metrics else None,
+        "architecture": getattr(config, "arch", ""), "dataset": info.dataset, "latent size": config.latent_dim,
+        "parameters": parameter_count(choice.model), "size": size_label(choice),
+        "created": info.created_at.replace("T", " ")[:16],
+        "training": f"{train.epochs} epochs, batch {train.batch_size}, lr {train.lr:g}" if train else "",
+    })
+st.dataframe(rows, hide_index=True, key="models_table")
+st.caption("PSNR/SSIM: reconstructions of the test split (for a denoising AE, of inputs with its training noise). "
+           "Frechet distances for generators arrive with the GAN studio.")
+
+st.subheader("Load a checkpoint")
+upload_cap_mib = min(MAX_CHECKPOINT_BYTES // 2**20, st.get_option("server.maxUploadSize"))
+upload = st.file_uploader(f"A .safetensors file saved by the lab (at most {upload_cap_mib} MiB)",
+                          type=["safetensors"], key="models_upload")
+if upload is not None and st.session_state.get("models_loaded_upload") != upload.file_id:
+    try:
+        if upload.size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(f"the file is {upload.size / 2**20:.1f} MiB; checkpoints over "
+                                  f"{MAX_CHECKPOINT_BYTES // 2**20} MiB are refused")
+        loaded = read_checkpoint(upload.getvalue())
+    except CheckpointError as error:
+        st.error(f"{upload.name} was refused: {error}")
+    else:
+        name = base = loaded.info.name or upload.name.removesuffix(".safetensors")
+        counter = 2
+        while name in session_models():
+            name, counter = f"{base}-{counter}", counter + 1
+        session_models()[name] = SessionModel(model=loaded.model, info=loaded.info)
+        st.session_state["models_loaded_upload"] = upload.file_id
+        st.session_state["models_flash"] = (f"Loaded {upload.name} as **{name}** ({loaded.info.family}); every "
+                                            "lesson page can use it now.")
+        st.rerun()  # redraw the table above with the new model
+if "models_flash" in st.session_state:
+    st.success(st.session_state.pop("models_flash"))
+
+if not choices:
+    st.stop()
+st.subheader("One model")
+labels = [c.label for c in choices]
+choice = choices[labels.index(st.selectbox("Model", labels, key="models_pick"))]
+file_name = f"{choice.name}.safetensors"
+download, manage = st.columns(2)
+with download:
+    st.download_button("Download as .safetensors", checkpoint_bytes(choice.model, choice.info), file_name=file_name,
+                       key="models_download")
+if choice.source == "session":
+    current = choice.name
+    with manage:
+        new_name = st.text_input("Rename to", current, max_chars=40, key="models_rename_to")
+        rename, delete = st.columns(2)
+        if rename.button("Rename", key="models_rename") and new_name.strip() and new_name.strip() != current:
+            if new_name.strip() in session_models():
+                st.error(f"A model called {new_name.strip()} already exists.")
+            else:
+                session_models()[new_name.strip()] = session_models().pop(current)
+                st.rerun()
+        if delete.button("Delete", key="models_delete"):
+            del session_models()[current]
+            st.rerun()
+with st.expander("Reproduce: retrain it, or load it in your own PyTorch code"):
+    st.code(train_command(choice.info), language="bash")
+    st.code(loading_script(choice.info, file_name), language="python")
+
+st.subheader("Compare models")
+compared = [choices[labels.index(label)] for label in st.multiselect("Models to compare", labels, key="models_compare")]
+if compared:
+    histories = go.Figure()
+    for item in compared:
+        steps = [row.get("step", i) for i, row in enumerate(item.info.history)]
+        key = next((k for k in ("loss", "d_loss") if item.info.history and k in item.info.history[0]), None)
+        if key:
+            histories.add_scatter(x=steps, y=[row[key] for row in item.info.history], mode="lines", name=item.label)
+    histories.update_layout(height=320, xaxis_title="step", yaxis_title="training loss", margin={"t": 30})
+    st.plotly_chart(histories, key="models_histories")
+
+    images = [c for c in compared if c.info.family in ("ae", "sparse_ae", "dae", "vae")
+              and c.info.dataset in DATASETS and where_available(c.info.dataset)]
+    if images:
+        test_x = shared_dataset(images[0].info.dataset, "cpu").test_x[:8]
+        same = [c for c in images if c.info.dataset == images[0].info.dataset]
+        rows_shown = [test_x] + [reconstruct(c.model, test_x) for c in same]
+        st.image(grid(torch.cat(rows_shown), columns=8, scale=3), width="stretch",
+                 caption="rows: test images, then " + ", ".join(c.label for c in same) + " (same inputs)")
+    samplers = [c for c in compared if c.info.family in ("vae", "gan", "dcgan") and c.info.dataset != ""]
+    if samplers:
+        seed = st.number_input("Seed for samples", 0, 100_000, 0, key="models_seed")
+        for item in samplers:
+            device = next(item.model.parameters()).device
+            samples = item.model.sample(8, generator=torch.Generator(device=device).manual_seed(int(seed)))
+            if samples.dim() == 4:
+                st.image(grid(samples.float().cpu(), columns=8, scale=3), caption=f"{item.label}: samples, seed {seed}")

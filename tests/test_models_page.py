@@ -1,0 +1,72 @@
+"""The Models page in AppTest: the table, session models, uploads good and bad, rename, delete."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from genmodels import checkpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+SHIPPED = sorted(p.stem for p in (ROOT / "checkpoints").glob("*.safetensors"))
+
+
+def open_page(**session) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=240)
+    for key, value in session.items():
+        app.session_state[key] = value
+    app.run()
+    app.switch_page("pages/models.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def listed(app: AppTest) -> list[str]:
+    """The "model" column of the page's table."""
+    return list(app.dataframe[0].value["model"])
+
+
+def test_the_table_lists_every_shipped_model():
+    app = open_page()
+    assert listed(app) == [f"{name} (shipped)" for name in SHIPPED]
+
+
+def test_a_good_upload_is_listed_and_a_bad_one_changes_nothing():
+    app = open_page()
+    before = listed(app)
+    app.file_uploader(key="models_upload").upload("evil.safetensors", b"\x80\x04garbage pickle", "application/x").run()
+    assert not app.exception
+    assert any("evil.safetensors was refused" in e.value and "pickle" in e.value for e in app.error)
+    assert listed(app) == before and not app.session_state["genlab_models"]
+
+    good = (ROOT / "checkpoints" / "vae-sprites-2d.safetensors").read_bytes()
+    app.file_uploader(key="models_upload").upload("mine.safetensors", good, "application/octet-stream").run()
+    assert not app.exception
+    assert "vae-sprites-2d (this session)" in listed(app)
+
+
+def test_session_models_can_be_renamed_and_deleted(sprites_small):
+    from genmodels import registry
+    from genmodels.ui.state import SessionModel
+
+    spec = registry.family("vae")
+    model = registry.build_model(spec, registry.model_config(spec, sprites_small, hidden=(16,), latent_dim=2))
+    info = checkpoints.make_info("vae", model, name="trained", dataset="sprites")
+    app = open_page(genlab_models={"trained": SessionModel(model=model, info=info)})
+    assert "trained (this session)" in listed(app)
+    app.selectbox(key="models_pick").select("trained (this session)").run()
+    app.text_input(key="models_rename_to").input("renamed").run()
+    app.button(key="models_rename").click().run()
+    assert "renamed (this session)" in listed(app) and "trained (this session)" not in listed(app)
+    app.selectbox(key="models_pick").select("renamed (this session)").run()
+    app.button(key="models_delete").click().run()
+    assert not any("this session" in name for name in listed(app))
+
+
+def test_every_shipped_checkpoint_round_trips_through_download_and_upload():
+    for name in SHIPPED:
+        loaded = checkpoints.load_checkpoint(ROOT / "checkpoints" / f"{name}.safetensors")
+        again = checkpoints.read_checkpoint(checkpoints.checkpoint_bytes(loaded.model, loaded.info))
+        assert again.info.model_config == loaded.info.model_config and again.info.metrics == loaded.info.metrics
+        for a, b in zip(loaded.model.state_dict().values(), again.model.state_dict().values()):
+            assert a.equal(b)
