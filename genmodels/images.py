@@ -43,10 +43,18 @@ def grid(images: torch.Tensor, columns: int | None = None, padding: int = 2, sca
     return picture
 
 
-def rows_grid(rows: torch.Tensor, padding: int = 2, scale: int = 1) -> Image.Image:
-    """(R, N, C, H, W) -> one picture with R rows of N images (e.g. inputs over reconstructions)."""
+def rows_grid(rows: torch.Tensor | list[torch.Tensor], padding: int = 2, scale: int = 1) -> Image.Image:
+    """(R, N, C, H, W), or a list of R batches of N images -> one picture with R rows of N images
+    (e.g. inputs over reconstructions)."""
+    rows = torch.stack([r.detach().float().cpu() for r in rows]) if isinstance(rows, list) else rows
     r, n = rows.shape[:2]
     return grid(rows.reshape(r * n, *rows.shape[2:]), columns=n, padding=padding, scale=scale)
+
+
+def strip(parts: list[torch.Tensor], padding: int = 2, scale: int = 1) -> Image.Image:
+    """Batches of images (N_i, C, H, W) laid end to end in one row."""
+    images = torch.cat([p.detach().float().cpu() for p in parts])
+    return grid(images, columns=len(images), padding=padding, scale=scale)
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,20 +4,19 @@ import inspect
 
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from genmodels import losses
 from genmodels.codes import ALWAYS_ON_ABOVE, DEAD_BELOW, decoder_features
 from genmodels.data import where_available
 from genmodels.errors import GenLabError
-from genmodels.images import grid
+from genmodels.images import grid, rows_grid
 from genmodels.jobs import start_job
 from genmodels.latent import reconstruct
 from genmodels.metrics import psnr
 from genmodels.training import TrainConfig
 from genmodels.ui.cache import code_statistics, model_key, pca_curve, reconstruction_psnr
 from genmodels.ui.render import job_status_line
-from genmodels.ui.state import JOB, current_job, model_choices, poll_job, shared_dataset
+from genmodels.ui.state import JOB, current_job, model_choices, pick_model, poll_job, shared_dataset
 
 DATASET = "fashion-mnist"
 BATCH = 8
@@ -39,16 +38,14 @@ plain = [c for c in model_choices(("ae", "sparse_ae")) if c.info.dataset == DATA
 if not plain:
     st.info("No autoencoder trained on Fashion-MNIST is available: train one on the **Train** page.")
     st.stop()
-labels = [c.label for c in plain]
-default = next((i for i, label in enumerate(labels) if label.startswith("ae-mlp-32")), 0)
-chosen = plain[labels.index(st.selectbox("Autoencoder", labels, index=default, key="ae_model"))]
+chosen = pick_model("Autoencoder", plain, "ae_model", prefer=lambda c: c.name == "ae-mlp-32")
 if st.button("New batch of test images", key="ae_new_batch"):
     st.session_state["ae_batch_start"] = (st.session_state.get("ae_batch_start", 0) + BATCH) % len(test_x)
 start = st.session_state.get("ae_batch_start", 0)
 originals = test_x[start:start + BATCH]
 recon = reconstruct(chosen.model, originals)
 errors = psnr(recon, originals)
-st.image(grid(torch.cat([originals, recon]), columns=BATCH, scale=4), width="stretch",
+st.image(rows_grid([originals, recon], scale=4), width="stretch",
          caption="top: test images; bottom: reconstructions. PSNR (dB): "
                  + ", ".join(f"{value:.1f}" for value in errors.tolist()))
 picked = st.selectbox("Show the code of image", range(1, BATCH + 1), key="ae_code_image")
@@ -80,13 +77,11 @@ sparse = [c for c in model_choices(("sparse_ae",)) if c.info.dataset == DATASET
 if not sparse:
     st.info("No single-layer sparse autoencoder is available: train one below.")
 else:
-    sparse_labels = [c.label for c in sparse]
     wanted = st.session_state.pop("ae_show_sparse", None)  # set when a run from this page finishes
-    if wanted in sparse_labels:
+    if wanted in [c.label for c in sparse]:
         st.session_state["ae_sparse_model"] = wanted
-    default_sparse = next((i for i, c in enumerate(sparse) if c.model.config.sparsity_weight > 0), 0)
-    model_choice = sparse[sparse_labels.index(st.selectbox("Sparse autoencoder", sparse_labels, index=default_sparse,
-                                                           key="ae_sparse_model"))]
+    model_choice = pick_model("Sparse autoencoder", sparse, "ae_sparse_model",
+                              prefer=lambda c: c.model.config.sparsity_weight > 0)
     config = model_choice.model.config
     stats = code_statistics(model_choice.model, model_key(model_choice), DATASET)
     left, right = st.columns([3, 1])

@@ -5,15 +5,14 @@ import io
 
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from genmodels import corruption
 from genmodels.data import DATASETS, where_available
 from genmodels.denoising import denoise, reconstruction_errors
 from genmodels.errors import ImageRejected
-from genmodels.images import grid, prepare_image
+from genmodels.images import grid, prepare_image, rows_grid
 from genmodels.ui.cache import model_key, robustness_curve, typical_error
-from genmodels.ui.state import model_choices, shared_dataset
+from genmodels.ui.state import model_choices, pick_model, shared_dataset
 
 NOISES = {"gaussian": "Gaussian noise (sigma)", "salt_pepper": "salt and pepper (fraction of pixels)",
           "masking": "masking (fraction of pixels set to 0)", "block": "block occlusion (side of the square)"}
@@ -30,13 +29,13 @@ images_models = [c for c in choices if c.info.model_config.channels == 1 and c.i
 if not images_models:
     st.info("No autoencoder is available: train a dae on the **Train** page, then come back.")
     st.stop()
-labels = [c.label for c in images_models]
-dae_default = next((i for i, c in enumerate(images_models) if c.info.family == "dae"), 0)
-chosen = images_models[labels.index(st.selectbox("Denoiser", labels, index=dae_default, key="dn_model"))]
-others = ["(none)"] + [label for label in labels if label != chosen.label]
-ae_default = next((i for i, label in enumerate(others) if label.startswith("ae-conv-fashion")), 0)
-compare_label = st.selectbox("Compare with", others, index=ae_default, key="dn_compare")
-compared = images_models[labels.index(compare_label)] if compare_label != "(none)" else None
+chosen = pick_model("Denoiser", images_models, "dn_model", prefer=lambda c: c.info.family == "dae")
+others = [c for c in images_models if c is not chosen]
+compared = None
+if others:
+    compared = pick_model("Compare with", others, "dn_compare", prefer=lambda c: c.name == "ae-conv-fashion")
+    if not st.checkbox("Show the comparison", value=True, key="dn_show_compare"):
+        compared = None
 models = {chosen.info.name: chosen.model} | ({compared.info.name: compared.model} if compared else {})
 
 config = chosen.info.model_config
@@ -58,7 +57,7 @@ if dataset in DATASETS and where_available(dataset):
     start = st.session_state.get("dn_batch_start", 0)
     result = denoise(models, test_x[start:start + BATCH], kind, level, seed)
     rows = [("clean", result.clean), ("noisy", result.noisy)] + list(result.restored.items())
-    st.image(grid(torch.cat([images for _, images in rows]), columns=BATCH, scale=4),
+    st.image(rows_grid([images for _, images in rows], scale=4),
              caption="rows: " + " / ".join(name for name, _ in rows), width="stretch")
     table = {"image": [str(i + 1) for i in range(BATCH)] + ["mean"]}
     for name in ["noisy", *result.restored]:

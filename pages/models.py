@@ -7,7 +7,7 @@ import torch
 from genmodels.checkpoints import MAX_CHECKPOINT_BYTES, checkpoint_bytes, read_checkpoint
 from genmodels.data import DATASETS, where_available
 from genmodels.errors import CheckpointError
-from genmodels.images import grid
+from genmodels.images import grid, rows_grid
 from genmodels.latent import reconstruct
 from genmodels.models.common import parameter_count
 from genmodels.reproduce import loading_script, train_command
@@ -131,7 +131,7 @@ if compared:
         test_x = shared_dataset(images[0].info.dataset, "cpu").test_x[:8]
         same = [c for c in images if c.info.dataset == images[0].info.dataset]
         rows_shown = [test_x] + [reconstruct(c.model, test_x) for c in same]
-        st.image(grid(torch.cat(rows_shown), columns=8, scale=3), width="stretch",
+        st.image(rows_grid(rows_shown, scale=3), width="stretch",
                  caption="rows: test images, then " + ", ".join(c.label for c in same) + " (same inputs)")
     samplers = [c for c in compared if c.info.family in ("vae", "gan", "dcgan") and c.info.dataset != ""]
     if samplers:

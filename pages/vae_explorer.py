@@ -9,11 +9,11 @@ import torch
 from genmodels import latent, losses
 from genmodels.data import DATASETS, where_available
 from genmodels.errors import ImageRejected
-from genmodels.images import grid, prepare_image
+from genmodels.images import grid, prepare_image, strip
 from genmodels.models.vae import VAE
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
 from genmodels.ui.render import latent_scatter
-from genmodels.ui.state import model_choices, shared_dataset
+from genmodels.ui.state import model_choices, pick_model, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
 NUDGE = 0.1
@@ -28,9 +28,7 @@ choices = model_choices(("vae",))
 if not choices:
     st.info("No VAE is available: train one on the **Train** page (family vae), then come back.")
     st.stop()
-labels = [choice.label for choice in choices]
-default = next((i for i, label in enumerate(labels) if label.startswith("vae-fashion-2d")), 0)
-choice = choices[labels.index(st.selectbox("Model", labels, index=default, key="vae_model"))]
+choice = pick_model("Model", choices, "vae_model", prefer=lambda c: c.name == "vae-fashion-2d")
 model, info = choice.model, choice.info
 key = model_key(choice)
 dims = model.config.latent_dim
@@ -163,8 +161,8 @@ else:
     else:
         ends = (uploads[0][1], uploads[1][1]), (uploaded_codes[0][1], uploaded_codes[1][1])
     (image_a, image_b), (code_a, code_b) = ends
-    strip = latent.interpolate(model, code_a, code_b, steps)
-    st.image(grid(torch.cat([image_a[None], strip, image_b[None]]), columns=steps + 2, scale=3),
+    decodes = latent.interpolate(model, code_a, code_b, steps)
+    st.image(strip([image_a[None], decodes, image_b[None]], scale=3),
              caption="the first image, then decodes along the straight line between the two codes, then the second")
 
 st.subheader("Samples from the prior")

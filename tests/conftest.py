@@ -37,3 +37,19 @@ def tiny_config(family: str, dataset):
 @pytest.fixture
 def cpu_generator():
     return torch.Generator().manual_seed(0)
+
+
+def app_on(page: str, timeout: float = 180, **session):
+    """The real app in Streamlit's AppTest, with ``session`` preset in its session state, switched
+    to ``page`` (e.g. "pages/train.py") and checked to have rendered without an exception."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=timeout)
+    for key, value in session.items():
+        app.session_state[key] = value
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app

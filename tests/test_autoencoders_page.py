@@ -1,18 +1,14 @@
 """The Autoencoders lesson in AppTest: shipped models, the code chart, a short sparse run."""
 
 import time
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from .conftest import app_on
 
 
 def open_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=180).run()
-    app.switch_page("pages/autoencoders.py").run()
-    assert not app.exception, app.exception
-    return app
+    return app_on("pages/autoencoders.py")
 
 
 def chart(app: AppTest, key: str) -> str:

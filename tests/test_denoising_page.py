@@ -1,19 +1,15 @@
 """The Denoising lab in AppTest: shipped DAE, the noise slider, uploads good and bad."""
 
 import io
-from pathlib import Path
 
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from .conftest import app_on
 
 
 def open_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=180).run()
-    app.switch_page("pages/denoising.py").run()
-    assert not app.exception, app.exception
-    return app
+    return app_on("pages/denoising.py")
 
 
 def batch_picture(app: AppTest) -> str:

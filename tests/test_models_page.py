@@ -6,19 +6,14 @@ from streamlit.testing.v1 import AppTest
 
 from genmodels import checkpoints
 
+from .conftest import app_on
+
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 SHIPPED = sorted(p.stem for p in (ROOT / "checkpoints").glob("*.safetensors"))
 
 
 def open_page(**session) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=240)
-    for key, value in session.items():
-        app.session_state[key] = value
-    app.run()
-    app.switch_page("pages/models.py").run()
-    assert not app.exception, app.exception
-    return app
+    return app_on("pages/models.py", **session)
 
 
 def listed(app: AppTest) -> list[str]:

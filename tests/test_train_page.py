@@ -1,20 +1,15 @@
 """The Train page in Streamlit's AppTest: a tiny real run on sprites, polled to completion."""
 
 import time
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from .conftest import app_on
 from .test_images import make_zip
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def open_train_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
-    return app
+    return app_on("pages/train.py")
 
 
 def poll_until(app: AppTest, done, timeout=120.0) -> None:

@@ -1,24 +1,17 @@
 """The VAE latent explorer in AppTest: opens on the shipped 2-D model, sliders and buttons move the
 decoded image, a session VAE and a >2-D VAE can be picked, a bad upload is refused."""
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+from .conftest import app_on
+
 PAGE = "pages/vae_explorer.py"
 
 
 def open_page(**session) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    for key, value in session.items():
-        app.session_state[key] = value
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, app.exception
-    return app
+    return app_on("pages/vae_explorer.py", **session)
 
 
 def decoded_image(app: AppTest) -> str:

@@ -127,3 +127,11 @@ def model_choices(families: tuple[str, ...] | None = None) -> list[ModelChoice]:
     choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info, name)
                 for name, kept in session_models().items()]
     return [c for c in choices if families is None or c.info.family in families]
+
+
+def pick_model(label: str, choices: list[ModelChoice], key: str, prefer=None) -> ModelChoice:
+    """A selectbox over ``choices`` that starts on the first one ``prefer(choice)`` accepts (e.g. the
+    lesson's shipped model), else on the first; returns the chosen ModelChoice."""
+    labels = [choice.label for choice in choices]
+    default = next((i for i, choice in enumerate(choices) if prefer is not None and prefer(choice)), 0)
+    return choices[labels.index(st.selectbox(label, labels, index=default, key=key))]
