@@ -79,6 +79,8 @@ def build_parser() -> ArgumentParser:
     evaluate.add_argument("checkpoint")
     evaluate.add_argument("--dataset", choices=list(DATASETS), help="default: the one it was trained on")
     evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    evaluate.add_argument("--update", action="store_true",
+                          help="also store the metrics in the checkpoint's metadata (the weights are unchanged)")
 
     report = commands.add_parser("denoise-report", help="PSNR/SSIM of denoisers and a PCA baseline per noise level")
     report.add_argument("checkpoints", nargs="+")
@@ -221,6 +223,12 @@ def cmd_eval(args) -> int:
                           f"model expects {config.channels}x{config.image_size}x{config.image_size}")
     seed = info.train_config.seed if info.train_config else 0
     metrics = spec.evaluate(loaded.model.to(device).eval(), dataset, seed)
+    if args.update:
+        import dataclasses
+
+        from genmodels.checkpoints import save_checkpoint
+
+        save_checkpoint(args.checkpoint, loaded.model, dataclasses.replace(info, metrics={**info.metrics, **metrics}))
     print(json.dumps({"family": info.family, "dataset": name, "device": str(device), **metrics}))
     return 0
 

@@ -23,6 +23,12 @@ class ActivationStats:
     dead: int
     always_on: int
 
+    def histogram(self, bins: int = 50) -> tuple[list[float], list[float]]:
+        """Bin centres and counts of all activations over [0, 1] (a few numbers to plot instead of
+        every activation)."""
+        counts = torch.histc(self.activations, bins=bins, min=0.0, max=1.0)
+        return [(i + 0.5) / bins for i in range(bins)], counts.tolist()
+
 
 @torch.no_grad()
 def activation_stats(model, images: torch.Tensor) -> ActivationStats:

@@ -44,11 +44,14 @@ class PCA:
 
     @classmethod
     def fit(cls, images: torch.Tensor, k: int, max_images: int = 20_000) -> PCA:
-        x = images[:max_images].flatten(1).double()  # (N, P)
+        x = images[:max_images].flatten(1).float()  # (N, P)
         mean = x.mean(dim=0)
-        # The top-k right singular vectors of the centred data are the principal directions.
-        _, _, v = torch.linalg.svd(x - mean, full_matrices=False)
-        return cls(mean=mean.float(), components=v[:k].float())
+        centred = x - mean
+        # The principal directions are the top eigenvectors of the covariance (P, P): one eigh of a
+        # 784x784 matrix instead of an SVD of the whole data matrix.
+        covariance = (centred.T @ centred).double() / len(x)
+        _, vectors = torch.linalg.eigh(covariance)  # eigenvalues ascending, vectors in columns
+        return cls(mean=mean, components=vectors[:, -k:].flip(1).T.float().contiguous())
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """Project onto the k components and back, clipped to [0, 1]: same shape as ``images``."""

@@ -37,6 +37,10 @@ def test_train_info_and_eval_on_sprites(tmp_path):
     metrics = json.loads(cli("eval", str(out)).stdout)
     assert metrics["test_loss"] == pytest.approx(summary["test_loss"], rel=1e-4)
 
+    # --update stores the freshly measured metrics in the file's metadata.
+    updated = json.loads(cli("eval", str(out), "--update").stdout)
+    assert json.loads(cli("info", str(out)).stdout)["metrics"]["test_kl"] == pytest.approx(updated["test_kl"])
+
 
 def test_train_autoencoder_reports_bce_mse_and_psnr(tmp_path):
     result = cli("train", "dae", "--dataset", "sprites", "--max-steps", "10", "--hidden", "8,16",

@@ -33,3 +33,5 @@ def test_activation_stats_count_dead_and_always_on_units(sparse, sprites_small):
     assert stats.mean_per_unit.shape == (12,) and stats.activations.shape == (50, 12)
     assert stats.dead >= 1 and stats.always_on >= 1
     assert stats.mean_per_unit[0] < 0.01 and stats.mean_per_unit[1] > 0.9
+    centres, counts = stats.histogram(10)
+    assert len(centres) == len(counts) == 10 and sum(counts) == 50 * 12

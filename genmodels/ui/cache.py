@@ -56,7 +56,7 @@ def pca_curve(dataset: str, sizes: tuple[int, ...]) -> list[float]:
     from genmodels.metrics import psnr
 
     data = shared_dataset(dataset, "cpu")
-    full = PCA.fit(data.train_x, max(sizes), max_images=5000)  # top-k components: the first k of the top-max
+    full = PCA.fit(data.train_x, max(sizes))  # the top-k components are the first k of the top-max
     test = data.test_x[:2000]
     return [psnr(PCA(full.mean, full.components[:k]).reconstruct(test), test).mean().item() for k in sizes]
 
