@@ -16,7 +16,7 @@ from genmodels.ui.state import model_choices, pick_model, shared_dataset
 
 NOISES = {"gaussian": "Gaussian noise (sigma)", "salt_pepper": "salt and pepper (fraction of pixels)",
           "masking": "masking (fraction of pixels set to 0)", "block": "block occlusion (side of the square)"}
-LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # not 0: a clean input's PSNR is unbounded
 BATCH = 8
 
 st.title("Denoising lab")
@@ -36,7 +36,7 @@ if others:
     compared = pick_model("Compare with", others, "dn_compare", prefer=lambda c: c.name == "ae-conv-fashion")
     if not st.checkbox("Show the comparison", value=True, key="dn_show_compare"):
         compared = None
-models = {chosen.info.name: chosen.model} | ({compared.info.name: compared.model} if compared else {})
+models = {chosen.label: chosen.model} | ({compared.label: compared.model} if compared else {})
 
 config = chosen.info.model_config
 trained_at = (f"{NOISES[config.corruption].split(' (')[0]} at {config.noise_level:g}" if config.corruption != "none"
@@ -101,11 +101,11 @@ for upload in uploads:
     columns = st.columns(len(prepared.steps) + 2)
     for column, (step_name, picture) in zip(columns, prepared.steps):
         column.image(picture, caption=step_name)
-    mine = denoise({chosen.info.name: chosen.model}, prepared.tensor[None], kind, level, seed)
-    restored = mine.restored[chosen.info.name]
+    mine = denoise({chosen.label: chosen.model}, prepared.tensor[None], kind, level, seed)
+    restored = mine.restored[chosen.label]
     columns[-2].image(grid(mine.noisy, padding=0, scale=4), caption=f"noisy ({mine.psnr['noisy'][0]:.1f} dB)")
     columns[-1].image(grid(restored, padding=0, scale=4),
-                      caption=f"denoised ({mine.psnr[chosen.info.name][0]:.1f} dB)")
+                      caption=f"denoised ({mine.psnr[chosen.label][0]:.1f} dB)")
     picture = grid(restored, padding=0)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")

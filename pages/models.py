@@ -1,5 +1,7 @@
 """Models: every model the session can use; upload, download, rename, delete, compare, reproduce."""
 
+import dataclasses
+
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -12,7 +14,7 @@ from genmodels.latent import reconstruct
 from genmodels.models.common import parameter_count
 from genmodels.reproduce import loading_script, train_command
 from genmodels.ui.cache import model_key, test_metrics
-from genmodels.ui.state import CHECKPOINT_DIR, SessionModel, model_choices, session_models, shared_dataset
+from genmodels.ui.state import CHECKPOINT_DIR, SessionModel, is_training, model_choices, session_models, shared_dataset
 
 st.title("Models")
 st.write("Every model you can use in this session: the ones shipped with the lab and the ones you trained or "
@@ -23,8 +25,7 @@ def metrics_of(choice) -> dict[str, float]:
     """Stored test metrics, completed by an evaluation on the test split when some are missing."""
     metrics = dict(choice.info.metrics)
     wanted = {"vae": ("test_loss",), "gan": (), "dcgan": ()}.get(choice.info.family, ("test_psnr", "test_ssim"))
-    job = session_models()[choice.name].job if choice.source == "session" else None
-    busy = job is not None and job.view().active  # never evaluate a model while it trains
+    busy = choice.source == "session" and is_training(session_models()[choice.name])  # never evaluate mid-run
     available = choice.info.dataset in DATASETS and where_available(choice.info.dataset)
     if any(k not in metrics for k in wanted) and available and not busy:
         seed = choice.info.train_config.seed if choice.info.train_config else 0
@@ -39,10 +40,10 @@ def size_label(choice) -> str:
     return f"~{tensor_bytes / 2**20:.1f} MiB"
 
 
-choices = model_choices()
 rows = []
-for choice in choices:
+for choice in model_choices(include_training=True):
     info, config = choice.info, choice.info.model_config
+    busy_now = choice.source == "session" and is_training(session_models()[choice.name])
     metrics = metrics_of(choice)
     train = info.train_config
     rows.append({
@@ -54,7 +55,8 @@ for choice in choices:
         "architecture": getattr(config, "arch", ""), "dataset": info.dataset, "latent size": config.latent_dim,
         "parameters": parameter_count(choice.model), "size": size_label(choice),
         "created": info.created_at.replace("T", " ")[:16],
-        "training": f"{train.epochs} epochs, batch {train.batch_size}, lr {train.lr:g}" if train else "",
+        "training": ("being trained right now" if busy_now
+                     else f"{train.epochs} epochs, batch {train.batch_size}, lr {train.lr:g}" if train else ""),
     })
 st.dataframe(rows, hide_index=True, key="models_table")
 st.caption("PSNR/SSIM: reconstructions of the test split (for a denoising AE, of inputs with its training noise). "
@@ -85,10 +87,13 @@ if upload is not None and st.session_state.get("models_loaded_upload") != upload
 if "models_flash" in st.session_state:
     st.success(st.session_state.pop("models_flash"))
 
+choices = model_choices()  # models being trained right now are listed above, but not offered below
 if not choices:
     st.stop()
 st.subheader("One model")
 labels = [c.label for c in choices]
+if st.session_state.get("models_pick_next") in labels:  # e.g. the new name after a rename
+    st.session_state["models_pick"] = st.session_state.pop("models_pick_next")
 choice = choices[labels.index(st.selectbox("Model", labels, key="models_pick"))]
 file_name = f"{choice.name}.safetensors"
 download, manage = st.columns(2)
@@ -98,13 +103,17 @@ with download:
 if choice.source == "session":
     current = choice.name
     with manage:
-        new_name = st.text_input("Rename to", current, max_chars=40, key="models_rename_to")
+        new_name = st.text_input("Rename to", current, max_chars=40, key=f"models_rename_to_{current}").strip()
         rename, delete = st.columns(2)
-        if rename.button("Rename", key="models_rename") and new_name.strip() and new_name.strip() != current:
-            if new_name.strip() in session_models():
-                st.error(f"A model called {new_name.strip()} already exists.")
+        if rename.button("Rename", key="models_rename") and new_name and new_name != current:
+            if new_name in session_models():
+                st.error(f"A model called {new_name} already exists.")
             else:
-                session_models()[new_name.strip()] = session_models().pop(current)
+                kept = session_models().pop(current)
+                # The name lives in the checkpoint's metadata too (downloads, reproduce, captions).
+                renamed = dataclasses.replace(kept.info, name=new_name)
+                session_models()[new_name] = dataclasses.replace(kept, info=renamed)
+                st.session_state["models_pick_next"] = f"{new_name} (this session)"
                 st.rerun()
         if delete.button("Delete", key="models_delete"):
             del session_models()[current]

@@ -50,10 +50,11 @@ def test_session_models_can_be_renamed_and_deleted(sprites_small):
     app = open_page(genlab_models={"trained": SessionModel(model=model, info=info)})
     assert "trained (this session)" in listed(app)
     app.selectbox(key="models_pick").select("trained (this session)").run()
-    app.text_input(key="models_rename_to").input("renamed").run()
+    app.text_input(key="models_rename_to_trained").input("renamed").run()
     app.button(key="models_rename").click().run()
     assert "renamed (this session)" in listed(app) and "trained (this session)" not in listed(app)
-    app.selectbox(key="models_pick").select("renamed (this session)").run()
+    assert app.selectbox(key="models_pick").value == "renamed (this session)"  # the picker follows the rename
+    assert app.session_state["genlab_models"]["renamed"].info.name == "renamed"  # so do downloads and reproduce
     app.button(key="models_delete").click().run()
     assert not any("this session" in name for name in listed(app))
 

@@ -55,6 +55,9 @@ def test_stop_stops_a_running_job():
     app.button(key="train_stop").click().run()
     assert job.wait(30)
     assert job.view().state == "stopped"
+    app.run()
+    kept = app.session_state["genlab_models"][job.name]
+    assert kept.info.train_config.max_steps == job.view().step  # "reproduce" retrains no further than this
 
 
 def test_a_second_start_while_training_is_refused_with_a_message():

@@ -87,6 +87,9 @@ def collect_finished_job() -> None:
         if previous.info.train_config is not None:
             epochs_done += previous.info.train_config.epochs
     train_config = replace(train_config, epochs=max(1, epochs_done))
+    if view.finished is not None and view.finished.reason != "completed":
+        # Stopped early: record the steps actually taken, so "reproduce" retrains no further.
+        train_config = replace(train_config, max_steps=view.step)
     info = make_info(job.spec.name, job.model, name=job.name, train_config=train_config, dataset=job.dataset.name,
                      metrics=metrics, history=history)
     session_models()[job.name] = SessionModel(model=job.model, info=info, job=job)
@@ -119,13 +122,19 @@ def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str,
     return models, tuple(problems)
 
 
-def model_choices(families: tuple[str, ...] | None = None) -> list[ModelChoice]:
-    """Shipped models, then the session's, optionally only of ``families``."""
+def is_training(kept: SessionModel) -> bool:
+    return kept.job is not None and kept.job.view().active
+
+
+def model_choices(families: tuple[str, ...] | None = None, include_training: bool = False) -> list[ModelChoice]:
+    """Shipped models, then the session's, optionally only of ``families``. A session model that a
+    job is training right now ("train more") is left out unless ``include_training``: reading it
+    from a page while another thread updates it would show half-updated weights."""
     shipped, _ = shipped_models(str(CHECKPOINT_DIR))
     choices = [ModelChoice(f"{name} (shipped)", "shipped", loaded.model, loaded.info, name)
                for name, loaded in shipped.items()]
     choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info, name)
-                for name, kept in session_models().items()]
+                for name, kept in session_models().items() if include_training or not is_training(kept)]
     return [c for c in choices if families is None or c.info.family in families]
 
 
