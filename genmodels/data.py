@@ -370,3 +370,9 @@ def where_available(name: str) -> str | None:
         if find_idx_dir(folder):
             return str(folder)
     return None
+
+
+def is_available(name: str) -> bool:
+    """Whether ``name`` is a known dataset that loads without a download (False for unknown names,
+    such as a checkpoint's "your-images")."""
+    return name in DATASETS and where_available(name) is not None

@@ -7,7 +7,7 @@ import streamlit as st
 
 from genmodels import losses
 from genmodels.codes import ALWAYS_ON_ABOVE, DEAD_BELOW, decoder_features
-from genmodels.data import where_available
+from genmodels.data import is_available
 from genmodels.errors import GenLabError
 from genmodels.images import grid, rows_grid
 from genmodels.jobs import start_job
@@ -26,7 +26,7 @@ st.title("Autoencoders")
 st.write("An autoencoder squeezes each image through a small code and rebuilds it. With fewer numbers than "
          "pixels it cannot copy: it has to find the structure that clothes share. A sparse autoencoder adds a "
          "different pressure: most of its code units should be silent for any one image.")
-if not where_available(DATASET):
+if not is_available(DATASET):
     st.error("This lesson needs Fashion-MNIST: apt-get install dataset-fashion-mnist, or see the README's "
              "Data section.")
     st.stop()

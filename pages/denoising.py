@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from genmodels import corruption
-from genmodels.data import DATASETS, where_available
+from genmodels.data import is_available
 from genmodels.denoising import denoise, reconstruction_errors
 from genmodels.errors import ImageRejected
 from genmodels.images import grid, prepare_image, rows_grid
@@ -50,7 +50,7 @@ level_column.caption(f"**{chosen.info.name}** was trained with {trained_at}.")
 seed = seed_column.number_input("Seed", 0, 100_000, 0, key="dn_seed")
 
 dataset = chosen.info.dataset
-if dataset in DATASETS and where_available(dataset):
+if is_available(dataset):
     test_x = shared_dataset(dataset, "cpu").test_x
     if st.button("New batch of test images", key="dn_new_batch"):
         st.session_state["dn_batch_start"] = (st.session_state.get("dn_batch_start", 0) + BATCH) % len(test_x)
@@ -88,8 +88,7 @@ invert = st.radio("Invert colours", ["auto", "always", "never"], horizontal=True
                        "border is light.")
 uploads = st.file_uploader("Images (png, jpg, webp, bmp, gif; several at once)", accept_multiple_files=True,
                            type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="dn_upload")
-typical = typical_error(chosen.model, model_key(chosen), dataset) if dataset in DATASETS and where_available(
-    dataset) else None
+typical = typical_error(chosen.model, model_key(chosen), dataset) if is_available(dataset) else None
 for upload in uploads:
     try:
         prepared = prepare_image(upload.name, upload.getvalue(), invert={"auto": None, "always": True,

@@ -10,10 +10,20 @@ st.write(
     "VAEs whose latent space you can walk through, denoisers that restore corrupted pictures, and "
     "GANs that learn to fool a critic."
 )
+st.subheader("The lessons")
 st.markdown(
-    "**Where to start:** open **Train**, keep the preset, press *Start training* and watch the loss "
-    "curves fall and the pictures sharpen. Training runs in the background: you can visit other "
-    "pages and come back."
+    "Every lesson opens on models that ship with the lab, so nothing needs training first. "
+    "A good path is top to bottom:\n"
+    "1. **Autoencoders**: squeeze images through a small code, compare with PCA, and see what a "
+    "sparsity penalty does to the code units.\n"
+    "2. **Denoising lab**: add noise and watch a denoising autoencoder restore the images; upload "
+    "your own pictures.\n"
+    "3. **VAE latent explorer**: walk a 2-D latent space with sliders and clicks; every point "
+    "decodes to an image.\n"
+    "4. **Train**: train any family live and watch its loss curves; the model is then usable on "
+    "every lesson page. Training runs in the background, so you can keep exploring.\n"
+    "5. **Models**: every model at hand, with downloads, uploads, comparisons and the code to "
+    "reproduce it."
 )
 st.subheader("The model families")
 st.table({"family": [spec.title for spec in FAMILIES.values()],

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from genmodels.checkpoints import MAX_CHECKPOINT_BYTES, checkpoint_bytes, read_checkpoint
-from genmodels.data import DATASETS, where_available
+from genmodels.data import is_available
 from genmodels.errors import CheckpointError
 from genmodels.images import grid, rows_grid
 from genmodels.latent import reconstruct
@@ -26,7 +26,7 @@ def metrics_of(choice) -> dict[str, float]:
     metrics = dict(choice.info.metrics)
     wanted = {"vae": ("test_loss",), "gan": (), "dcgan": ()}.get(choice.info.family, ("test_psnr", "test_ssim"))
     busy = choice.source == "session" and is_training(session_models()[choice.name])  # never evaluate mid-run
-    available = choice.info.dataset in DATASETS and where_available(choice.info.dataset)
+    available = is_available(choice.info.dataset)
     if any(k not in metrics for k in wanted) and available and not busy:
         seed = choice.info.train_config.seed if choice.info.train_config else 0
         metrics |= test_metrics(choice.model, model_key(choice), choice.info.family, choice.info.dataset, seed)
@@ -135,7 +135,7 @@ if compared:
     st.plotly_chart(histories, key="models_histories")
 
     images = [c for c in compared if c.info.family in ("ae", "sparse_ae", "dae", "vae")
-              and c.info.dataset in DATASETS and where_available(c.info.dataset)]
+              and is_available(c.info.dataset)]
     if images:
         test_x = shared_dataset(images[0].info.dataset, "cpu").test_x[:8]
         same = [c for c in images if c.info.dataset == images[0].info.dataset]

@@ -6,7 +6,7 @@ import streamlit as st
 
 from genmodels import losses
 from genmodels.checkpoints import checkpoint_bytes
-from genmodels.data import DATASETS, where_available
+from genmodels.data import DATASETS, is_available
 from genmodels.errors import GenLabError, ImageRejected
 from genmodels.images import MIN_IMAGES, dataset_from_zip, grid
 from genmodels.jobs import continue_job, start_job
@@ -47,7 +47,7 @@ def key(name: str) -> str:
 
 
 OWN_IMAGES = "your-images"
-usable = [name for name, info in DATASETS.items() if info.kind in spec.data_kinds and where_available(name)]
+usable = [name for name, info in DATASETS.items() if info.kind in spec.data_kinds and is_available(name)]
 if "image" in spec.data_kinds:
     usable.append(OWN_IMAGES)
 dataset_name = st.selectbox(

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from genmodels import latent, losses
-from genmodels.data import DATASETS, where_available
+from genmodels.data import is_available
 from genmodels.errors import ImageRejected
 from genmodels.images import grid, prepare_image, strip
 from genmodels.models.vae import VAE
@@ -32,7 +32,7 @@ choice = pick_model("Model", choices, "vae_model", prefer=lambda c: c.name == "v
 model, info = choice.model, choice.info
 key = model_key(choice)
 dims = model.config.latent_dim
-has_test_set = info.dataset in DATASETS and where_available(info.dataset) is not None
+has_test_set = is_available(info.dataset)
 if has_test_set:
     codes, test_labels, class_names = encoded_test_set(model, key, info.dataset)
 st.caption(f"{info.name}: {info.model_config.arch.upper()} VAE with a {dims}-D latent space, trained on "

@@ -53,3 +53,17 @@ def app_on(page: str, timeout: float = 180, **session):
     app.switch_page(page).run()
     assert not app.exception, app.exception
     return app
+
+
+def garment_png(shade: int = 0, size: tuple[int, int] = (40, 40)) -> bytes:
+    """A PNG like a phone photo of a garment: a dark shape of brightness ``shade`` on a white page."""
+    import io
+
+    from PIL import Image
+
+    width, height = size
+    picture = Image.new("L", size, 255)
+    picture.paste(shade, (width // 4, height // 8, 3 * width // 4, 7 * height // 8))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -124,3 +124,8 @@ def test_fashion_mnist_loads_offline_from_the_debian_package():
     fashion = data.load_dataset("fashion-mnist")
     assert fashion.train_x.shape == (60000, 1, 28, 28) and fashion.test_x.shape == (10000, 1, 28, 28)
     assert fashion.class_names[9] == "Ankle boot" and set(fashion.train_y.unique().tolist()) == set(range(10))
+
+
+def test_is_available_is_false_for_unknown_or_missing_datasets(isolated):
+    assert data.is_available("sprites") and not data.is_available("your-images")
+    assert not data.is_available("kmnist")  # known, but not on disk here

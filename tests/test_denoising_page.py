@@ -1,11 +1,9 @@
 """The Denoising lab in AppTest: shipped DAE, the noise slider, uploads good and bad."""
 
-import io
 
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from .conftest import app_on
+from .conftest import app_on, garment_png
 
 
 def open_page() -> AppTest:
@@ -14,14 +12,6 @@ def open_page() -> AppTest:
 
 def batch_picture(app: AppTest) -> str:
     return next(str(i.proto) for i in app.get("image") if "rows: clean / noisy" in str(i.proto))
-
-
-def png_bytes() -> bytes:
-    picture = Image.new("RGB", (80, 60), (250, 250, 250))
-    picture.paste((20, 20, 20), (25, 10, 55, 50))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def test_opens_on_the_shipped_dae_and_the_noise_slider_changes_the_noisy_images():
@@ -38,7 +28,7 @@ def test_opens_on_the_shipped_dae_and_the_noise_slider_changes_the_noisy_images(
 
 def test_an_upload_of_a_good_and_a_bad_file_gives_one_result_and_one_error():
     app = open_page()
-    app.file_uploader(key="dn_upload").set_value([("shirt.png", png_bytes(), "image/png"),
+    app.file_uploader(key="dn_upload").set_value([("shirt.png", garment_png(20, (80, 60)), "image/png"),
                                                   ("notes.png", b"this is text, not a png", "image/png")]).run()
     assert not app.exception
     assert [e.value for e in app.error] == [

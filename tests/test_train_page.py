@@ -4,7 +4,7 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from .conftest import app_on
+from .conftest import app_on, garment_png
 from .test_images import make_zip
 
 
@@ -79,18 +79,6 @@ def test_switching_family_loads_that_familys_preset():
     assert app.text_input(key="train_name_vae").value == "my-vae"
 
 
-def png(value: int) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    picture = Image.new("L", (40, 40), 255)
-    picture.paste(value, (10, 10, 30, 30))
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def test_a_bad_zip_is_refused_with_a_message_and_no_job_starts():
     app = open_train_page()
     app.selectbox(key="train_dataset_ae").select("your-images").run()
@@ -105,7 +93,7 @@ def test_a_bad_zip_is_refused_with_a_message_and_no_job_starts():
 def test_a_zip_of_own_images_previews_and_trains():
     app = open_train_page()
     app.selectbox(key="train_dataset_ae").select("your-images").run()
-    files = {f"pics/{i}.png": png(i * 10) for i in range(20)} | {"pics/notes.txt": b"not an image"}
+    files = {f"pics/{i}.png": garment_png(i * 10) for i in range(20)} | {"pics/notes.txt": b"not an image"}
     app.file_uploader(key="train_zip").upload("mine.zip", make_zip(files), "application/zip").run()
     assert not app.exception
     assert any("20 images from mine.zip" in s.value for s in app.success)

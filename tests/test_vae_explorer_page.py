@@ -5,7 +5,7 @@ decoded image, a session VAE and a >2-D VAE can be picked, a bad upload is refus
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import app_on
+from .conftest import app_on, garment_png
 
 PAGE = "pages/vae_explorer.py"
 
@@ -74,20 +74,9 @@ def test_the_shipped_2d_autoencoder_is_shown_beside_the_vae():
 
 
 def test_two_uploaded_images_land_on_the_map_and_can_be_interpolated():
-    import io
-
-    from PIL import Image
-
-    def png(shade: int) -> bytes:
-        buffer = io.BytesIO()
-        picture = Image.new("L", (40, 40), 255)
-        picture.paste(shade, (8, 5, 32, 35))
-        picture.save(buffer, format="PNG")
-        return buffer.getvalue()
-
     app = open_page()
-    app.file_uploader(key="vae_upload").set_value([("shirt.png", png(0), "image/png"),
-                                                   ("dress.png", png(60), "image/png")]).run()
+    app.file_uploader(key="vae_upload").set_value([("shirt.png", garment_png(0), "image/png"),
+                                                   ("dress.png", garment_png(60), "image/png")]).run()
     assert not app.exception
     app.radio(key="vae_interp_source").set_value("your two images").run()
     assert not app.exception

@@ -9,4 +9,6 @@ def test_open_the_lesson_and_see_reconstructions_and_features(page):
     expect(page.get_by_test_id("stImage").filter(has_text="bottom: reconstructions")).to_be_visible(timeout=60_000)
     features = page.get_by_test_id("stImage").filter(has_text="the same network without the penalty")
     expect(features).to_be_visible(timeout=60_000)
-    assert features.locator("img").evaluate("img => img.naturalWidth") > 100  # a real picture arrived
+    picture = features.locator("img")
+    picture.evaluate("img => img.decode()")  # wait until the picture has loaded and decoded
+    assert picture.evaluate("img => img.naturalWidth") > 100  # a real picture arrived
