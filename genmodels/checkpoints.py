@@ -100,11 +100,14 @@ def checkpoint_bytes(model: torch.nn.Module, info: CheckpointInfo) -> bytes:
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, info: CheckpointInfo) -> Path:
-    """Write atomically: a temporary file in the same folder, then a rename, so an interrupted
-    write never leaves half a checkpoint under the real name."""
+    return write_atomically(path, checkpoint_bytes(model, info))
+
+
+def write_atomically(path: str | Path, payload: bytes) -> Path:
+    """Write a temporary file in the same folder, then rename it, so an interrupted write never
+    leaves half a file under the real name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = checkpoint_bytes(model, info)
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     umask = os.umask(0)
     os.umask(umask)

@@ -41,3 +41,38 @@ def ssim(prediction: torch.Tensor, target: torch.Tensor, window_size: int = 11) 
     c1, c2 = 0.01**2, 0.03**2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return ssim_map.flatten(1).mean(dim=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Frechet distance between two sets of feature vectors (the maths behind FID)
+# --------------------------------------------------------------------------------------------
+
+def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean (D,) and covariance (D, D) of ``features`` (N, D), in float64 (N - 1 in the denominator)."""
+    x = features.double()
+    mean = x.mean(dim=0)
+    centred = x - mean
+    return mean, centred.T @ centred / (len(x) - 1)
+
+
+def symmetric_sqrt(matrix: torch.Tensor) -> torch.Tensor:
+    """The PSD square root of a symmetric PSD matrix, from its eigendecomposition (negative
+    eigenvalues from round-off are clipped to 0)."""
+    values, vectors = torch.linalg.eigh(matrix)
+    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
+
+
+def frechet_distance(mean_a: torch.Tensor, cov_a: torch.Tensor, mean_b: torch.Tensor, cov_b: torch.Tensor) -> float:
+    """Squared Frechet (2-Wasserstein) distance between the Gaussians N(mean_a, cov_a) and
+    N(mean_b, cov_b), as FID uses it (Heusel et al., "GANs Trained by a Two Time-Scale Update Rule
+    Converge to a Local Nash Equilibrium", 2017):
+
+        d^2 = |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))
+
+    Tr((S_a S_b)^(1/2)) is computed as Tr((S_a^(1/2) S_b S_a^(1/2))^(1/2)): the same eigenvalues,
+    but the inner matrix is symmetric PSD, so eigh is stable where a general matrix sqrt is not."""
+    mean_a, cov_a, mean_b, cov_b = (t.double() for t in (mean_a, cov_a, mean_b, cov_b))
+    root_a = symmetric_sqrt(cov_a)
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
+    distance = (mean_a - mean_b).pow(2).sum() + torch.trace(cov_a) + torch.trace(cov_b) - 2 * cross
+    return max(0.0, distance.item())
