@@ -5,8 +5,10 @@
            [--batch-size N] [--lr X] [--latent-dim N] [--hidden N[,N...]] [--seed N]
            [--device auto|cpu|cuda] [--out FILE.safetensors] [family-specific options]
     python -m genmodels info FILE.safetensors
-    python -m genmodels eval FILE.safetensors [--dataset NAME]
-    python -m genmodels bench [--quick]
+    python -m genmodels eval FILE.safetensors [--dataset NAME] [--update]
+    python -m genmodels classifier [--dataset NAME] [--epochs N]   (the Frechet distance's features)
+    python -m genmodels bench [--quick] [--device cpu|cuda] [--compile] [--case NAME] [--threads N]
+    python -m genmodels bench --app [--quick]    (the app in headless Chromium)
 
 ``train`` draws a progress bar on a terminal and prints, as its last line, one JSON object.
 Errors a user can cause print one line and exit with status 2, never a traceback.
@@ -17,10 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
 from genmodels.errors import GenLabError
+
+SHIPPED_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -82,6 +87,14 @@ def build_parser() -> ArgumentParser:
     evaluate.add_argument("--update", action="store_true",
                           help="also store the metrics in the checkpoint's metadata (the weights are unchanged)")
 
+    classifier = commands.add_parser("classifier", help="train the small classifier whose features score GAN samples")
+    classifier.add_argument("--dataset", default="fashion-mnist", choices=list(DATASETS))
+    classifier.add_argument("--epochs", type=int, default=5)
+    classifier.add_argument("--width", type=int, default=32, help="channels of the first convolution")
+    classifier.add_argument("--seed", type=int, default=0)
+    classifier.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    classifier.add_argument("--out", help="default: checkpoints/metrics/DATASET-classifier.safetensors")
+
     report = commands.add_parser("denoise-report", help="PSNR/SSIM of denoisers and a PCA baseline per noise level")
     report.add_argument("checkpoints", nargs="+")
     report.add_argument("--dataset", default="fashion-mnist", choices=list(DATASETS))
@@ -90,9 +103,19 @@ def build_parser() -> ArgumentParser:
     report.add_argument("--pca", type=int, default=20, help="components of the PCA baseline (0: none)")
     report.add_argument("--seed", type=int, default=0)
 
-    bench = commands.add_parser("bench", help="benchmark our trainer against the classic recipe")
+    bench = commands.add_parser("bench", help="benchmark our trainer against the classic recipe, or the app")
     bench.add_argument("--quick", action="store_true", help="a short run (under a minute on 2 CPU cores)")
     bench.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
+    bench.add_argument("--compile", action="store_true",
+                       help="also time our trainer under torch.compile (compile time reported apart)")
+    bench.add_argument("--case", action="append", dest="cases", metavar="NAME",
+                       help="only this case (repeatable): mlp-vae-b128, mlp-vae-b512, conv-vae-b128, dcgan-b128")
+    bench.add_argument("--threads", type=int, help="torch threads in each run (default: one per core)")
+    bench.add_argument("--app", action="store_true",
+                       help="instead: the app's responsiveness in headless Chromium (first page, page switch, "
+                            "slider to image, chart refresh, server memory)")
+    bench.add_argument("--chromium", default="/usr/bin/chromium", help="--app: the Chromium binary")
+    bench.add_argument("--worker", help=argparse.SUPPRESS)  # one side of one case, in a fresh process
     return parser
 
 
@@ -102,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_process()
     try:
-        return {"datasets": cmd_datasets, "train": cmd_train, "info": cmd_info, "eval": cmd_eval,
-                "denoise-report": cmd_denoise_report, "bench": cmd_bench}[args.command](args)
+        commands = {"datasets": cmd_datasets, "train": cmd_train, "info": cmd_info, "eval": cmd_eval,
+                    "denoise-report": cmd_denoise_report, "bench": cmd_bench, "classifier": cmd_classifier}
+        return commands[args.command](args)
     except GenLabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -223,6 +247,8 @@ def cmd_eval(args) -> int:
                           f"model expects {config.channels}x{config.image_size}x{config.image_size}")
     seed = info.train_config.seed if info.train_config else 0
     metrics = spec.evaluate(loaded.model.to(device).eval(), dataset, seed)
+    if info.family in ("gan", "dcgan") and dataset.kind == "image":
+        metrics |= sample_quality_metrics(loaded.model, dataset, seed)
     if args.update:
         import dataclasses
 
@@ -230,6 +256,36 @@ def cmd_eval(args) -> int:
 
         save_checkpoint(args.checkpoint, loaded.model, dataclasses.replace(info, metrics={**info.metrics, **metrics}))
     print(json.dumps({"family": info.family, "dataset": name, "device": str(device), **metrics}))
+    return 0
+
+
+def sample_quality_metrics(model, dataset, seed: int) -> dict[str, float]:
+    """A generator's Frechet distance and its floor, when the dataset has a feature classifier."""
+    from genmodels import frechet
+
+    path = frechet.classifier_path(SHIPPED_CHECKPOINTS, dataset.name)
+    if not path.exists():
+        print(f"note: no feature classifier at {path}, so no Frechet distance (make one with "
+              f"python -m genmodels classifier --dataset {dataset.name})", file=sys.stderr)
+        return {}
+    classifier = frechet.load_classifier(path).model.to(dataset.device)
+    quality = frechet.sample_quality(model, classifier, frechet.real_statistics(classifier, dataset), seed=seed)
+    return {"frechet": quality.frechet, "frechet_floor": quality.floor, "effective_classes": quality.effective_classes}
+
+
+def cmd_classifier(args) -> int:
+    from genmodels import frechet, training
+    from genmodels.data import load_dataset
+
+    device = training.resolve_device(args.device)
+    dataset = load_dataset(args.dataset, device)
+    started = time.monotonic()
+    model, accuracy = frechet.train_classifier(dataset, epochs=args.epochs, seed=args.seed, width=args.width)
+    out = args.out or frechet.classifier_path(SHIPPED_CHECKPOINTS, dataset.name)
+    frechet.save_classifier(out, frechet.LoadedClassifier(model, dataset.name, dataset.class_names, accuracy))
+    floor = frechet.real_statistics(model, dataset, seed=args.seed).floor
+    print(json.dumps({"dataset": dataset.name, "test_accuracy": accuracy, "frechet_floor": floor,
+                      "seconds": round(time.monotonic() - started, 1), "out": str(out)}))
     return 0
 
 
@@ -260,6 +316,30 @@ def cmd_denoise_report(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from genmodels.bench import run_bench
+    """Print each result line as it is measured, then all of them as one JSON object."""
+    from genmodels.bench import machine_info
 
-    return run_bench(quick=args.quick, device=args.device)
+    if args.worker:
+        from genmodels.bench import worker
+
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+    machine = machine_info()
+    if args.app:
+        from genmodels.app_bench import format_result, run_app_bench
+
+        results = []
+        for result in run_app_bench(chromium=args.chromium, quick=args.quick):
+            print(format_result(result), flush=True)
+            results.append(result)
+        print(json.dumps({"app": results, "machine": machine}))
+        return 0
+    from genmodels.bench import format_row, run_bench
+
+    rows = []
+    for row in run_bench(quick=args.quick, device=args.device, compile=args.compile,
+                         cases=tuple(args.cases) if args.cases else None, threads=args.threads):
+        print(format_row(row), flush=True)
+        rows.append({"kind": row.kind, "case": row.case, "device": row.device, **row.values})
+    print(json.dumps({"rows": rows, "machine": machine}))
+    return 0

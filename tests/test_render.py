@@ -2,7 +2,8 @@
 
 import torch
 
-from genmodels.ui.render import fold_rows, smooth
+from genmodels.metrics import smooth
+from genmodels.ui.render import fold_rows
 
 
 def test_smoothing_is_debiased_and_follows_a_constant():

@@ -7,22 +7,13 @@ import streamlit as st
 
 from genmodels.images import rows_grid
 from genmodels.jobs import FAILED, QUEUED, RUNNING, STOPPED, JobView
+from genmodels.metrics import smooth
 
 # Loss terms, in the order and with the names a student reads them.
 TERM_NAMES = {
     "loss": "total loss", "bce": "reconstruction (BCE)", "kl": "KL to the prior", "sparsity": "sparsity penalty",
     "d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))",
 }
-
-
-def smooth(values: list[float], weight: float = 0.6) -> list[float]:
-    """Debiased exponential moving average, as TensorBoard's smoothing slider computes it: dividing
-    by (1 - weight^t) removes the pull towards the first value that a plain EMA has."""
-    out, average = [], 0.0
-    for t, value in enumerate(values, start=1):
-        average = weight * average + (1 - weight) * value
-        out.append(average / (1 - weight**t))
-    return out
 
 
 def loss_figure(view: JobView) -> go.Figure:
@@ -122,4 +113,90 @@ def latent_scatter(coords, labels, class_names, current: tuple[float, float] | N
                          xaxis={"range": [-span, span], "title": "z1"},
                          yaxis={"range": [-span, span], "title": "z2", "scaleanchor": "x"},
                          legend={"itemsizing": "constant"}, clickmode="event+select", dragmode="pan")
+    return figure
+
+
+# --------------------------------------------------------------------------------------------
+# The 2-D GAN lab: one canvas of layers, and the curves beside it
+# --------------------------------------------------------------------------------------------
+
+GAN_LAB_LAYERS = ("real data", "generated", "D's verdict", "noise grid through G", "G's gradient")
+REAL_COLOUR, FAKE_COLOUR = "#1b7837", "#762a83"  # green and purple, as in GAN Lab and PRGn
+
+
+def polylines(lines) -> tuple[list, list]:
+    """(L, P, 2) -> x and y lists with None between lines, so one trace draws them all."""
+    xs, ys = [], []
+    for line in lines.tolist():
+        xs += [p[0] for p in line] + [None]
+        ys += [p[1] for p in line] + [None]
+    return xs, ys
+
+
+def gan_lab_canvas(canvas, layers: tuple[str, ...] | list[str], height: int = 560) -> go.Figure:
+    """The lab's picture: D's verdict as a purple-to-green heatmap under the noise grid's image,
+    the real (green) and generated (purple) points and G's gradient arrows, each a layer."""
+    figure = go.Figure()
+    axis = canvas.surface_axis.tolist()
+    if "D's verdict" in layers:
+        figure.add_heatmap(x=axis, y=axis, z=canvas.surface.tolist(), zmin=0, zmax=1, colorscale="PRGn",
+                           opacity=0.65, name="D's verdict", zsmooth="best",
+                           colorbar={"title": {"text": "D says real", "side": "right"}, "len": 0.6, "thickness": 12},
+                           hovertemplate="(%{x:.2f}, %{y:.2f}): D = %{z:.2f}<extra></extra>")
+    if "noise grid through G" in layers:
+        xs, ys = polylines(canvas.noise_lines)
+        figure.add_scatter(x=xs, y=ys, mode="lines", line={"color": "rgba(118,42,131,0.45)", "width": 1},
+                           name="noise grid through G", hoverinfo="skip")
+    if "real data" in layers:
+        figure.add_scattergl(x=canvas.real[:, 0].tolist(), y=canvas.real[:, 1].tolist(), mode="markers",
+                             marker={"size": 4, "color": REAL_COLOUR, "opacity": 0.7}, name="real data")
+    if "generated" in layers:
+        figure.add_scattergl(x=canvas.generated[:, 0].tolist(), y=canvas.generated[:, 1].tolist(), mode="markers",
+                             marker={"size": 4, "color": FAKE_COLOUR, "opacity": 0.8}, name="generated G(z)")
+    if "G's gradient" in layers and len(canvas.arrows_from):
+        xs, ys, sizes = [], [], []
+        for (x0, y0), (x1, y1) in zip(canvas.arrows_from.tolist(), canvas.arrows_to.tolist()):
+            xs += [x0, x1, None]
+            ys += [y0, y1, None]
+            sizes += [0, 7, 0]
+        figure.add_scatter(x=xs, y=ys, mode="lines+markers", name="G's gradient", hoverinfo="skip",
+                           line={"color": "#40004b", "width": 1},
+                           marker={"symbol": "arrow", "angleref": "previous", "size": sizes, "color": "#40004b"})
+    span = canvas.span
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="gan_lab",
+                         xaxis={"range": [-span, span], "zeroline": False},
+                         yaxis={"range": [-span, span], "scaleanchor": "x", "zeroline": False},
+                         legend={"orientation": "h", "y": -0.06, "itemsizing": "constant"},
+                         plot_bgcolor="white")
+    return figure
+
+
+def gan_lab_curves(history: list[dict], height: int = 560) -> go.Figure:
+    """D and G losses, D(x) and D(G(z)), and (for ring and grid) the modes covered, against step."""
+    from plotly.subplots import make_subplots
+
+    with_modes = any(row.get("modes") is not None for row in history)
+    rows = 3 if with_modes else 2
+    titles = ("losses", "D's mean verdict", "modes covered")[:rows]
+    figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=titles,
+                           row_heights=[0.4, 0.35, 0.25][:rows])
+    colours = {"d_loss": "#1f77b4", "g_loss": "#ff7f0e", "d_real": REAL_COLOUR, "d_fake": FAKE_COLOUR, "modes": "black"}
+    for row_index, terms in enumerate((("d_loss", "g_loss"), ("d_real", "d_fake"), ("modes",))[:rows], start=1):
+        for term in terms:
+            points = [(row["step"], row[term]) for row in history if row.get(term) is not None]
+            steps, values = [p[0] for p in points], [p[1] for p in points]
+            name = TERM_NAMES.get(term, "modes covered")
+            if term != "modes":
+                figure.add_scatter(x=steps, y=values, mode="lines", line={"color": colours[term], "width": 1},
+                                   opacity=0.25, showlegend=False, hoverinfo="skip", row=row_index, col=1)
+                values = smooth(values, 0.8)
+            figure.add_scatter(x=steps, y=values, mode="lines", name=name, line={"color": colours[term]},
+                               row=row_index, col=1)
+    figure.add_hline(y=0.5, line_dash="dot", line_color="grey", row=2, col=1)
+    figure.update_yaxes(range=[0, 1], row=2, col=1)
+    if with_modes:
+        figure.update_yaxes(rangemode="tozero", row=3, col=1)
+    figure.update_xaxes(title_text="step", row=rows, col=1)
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, uirevision="gan_lab_curves",
+                         legend={"orientation": "h", "y": -0.12})
     return figure

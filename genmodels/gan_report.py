@@ -1,0 +1,150 @@
+"""What a GAN's curves and samples say, in plain words: is it memorising, has the discriminator
+won, have the samples lost their variety, are the losses oscillating?
+
+A GAN's losses do not go down the way an autoencoder's do: the two players push against each other,
+so a student needs the signs to read. The checks here are simple, named thresholds on the loss
+history (one row per logged step, with d_loss, g_loss, d_real = mean D(x), d_fake = mean D(G(z)))
+and on the samples; each finding says what it saw and what to try.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from genmodels.metrics import smooth
+
+# Thresholds, in one place so the page can quote them.
+RECENT_SHARE = 0.25  # the checks read the last quarter of the history
+MIN_ROWS = 8  # fewer logged steps than this: too early to say anything
+D_WINS_REAL, D_WINS_FAKE = 0.85, 0.15  # D(x) above and D(G(z)) below these: the discriminator wins
+VARIETY_RATIO = 0.5  # samples less than half as varied as real images: mode collapse
+OSCILLATION_SWINGS = 4  # this many large up-and-down swings of the smoothed G loss: oscillation
+SWING_SHARE = 0.3  # a swing counts when it spans 30% of the loss's range...
+SWING_RELATIVE = 0.25  # ...and that range is at least 25% of the loss's typical size
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str  # "discriminator wins", "mode collapse", "oscillation"
+    detected: bool
+    evidence: str  # what was measured, with the numbers
+    advice: str  # what it means, and what to try
+
+
+# --------------------------------------------------------------------------------------------
+# Memorisation: how close is a sample to its nearest training image?
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Nearest:
+    indices: torch.Tensor  # (K,) index of each query's nearest training image
+    distances: torch.Tensor  # (K,) Euclidean distance in pixel space ([0, 1] pixels)
+
+
+@torch.no_grad()
+def nearest_training_images(queries: torch.Tensor, train_x: torch.Tensor, chunk: int = 10_000) -> Nearest:
+    """For each query image (K, C, H, W), the nearest of ``train_x`` (N, C, H, W) in pixel space,
+    scanning the training set in chunks: |a - b|^2 = |a|^2 + |b|^2 - 2 a.b as one matrix product."""
+    a = queries.flatten(1).float().to(train_x.device)  # (K, P)
+    best = torch.full((len(a),), float("inf"), device=a.device)
+    best_index = torch.zeros(len(a), dtype=torch.long, device=a.device)
+    for start in range(0, len(train_x), chunk):
+        b = train_x[start:start + chunk].flatten(1).float()  # (n, P)
+        squared = (a * a).sum(1, keepdim=True) + (b * b).sum(1) - 2 * a @ b.T  # (K, n)
+        value, index = squared.min(dim=1)
+        better = value < best
+        best = torch.where(better, value, best)
+        best_index = torch.where(better, index + start, best_index)
+    return Nearest(best_index.cpu(), best.clamp_min(0).sqrt().cpu())
+
+
+def typical_nearest_distance(train_x: torch.Tensor, test_x: torch.Tensor, count: int = 200) -> float:
+    """The median distance from a real, unseen (test) image to its nearest training image: the
+    scale for judging a sample. A sample much closer to a training image than this is a copy."""
+    return nearest_training_images(test_x[:count], train_x).distances.median().item()
+
+
+# --------------------------------------------------------------------------------------------
+# Diagnostics
+# --------------------------------------------------------------------------------------------
+
+def variety(images: torch.Tensor) -> float:
+    """Mean pairwise Euclidean distance between images (N, C, H, W), N >= 2: 0 when all are the same."""
+    flat = images.flatten(1).float()
+    distances = torch.cdist(flat, flat)  # (N, N), zero diagonal
+    n = len(flat)
+    return (distances.sum() / (n * (n - 1))).item()
+
+
+def recent(history: list[dict], term: str) -> list[float]:
+    rows = [row[term] for row in history if term in row]
+    return rows[-max(MIN_ROWS, int(len(rows) * RECENT_SHARE)):]
+
+
+def discriminator_wins(history: list[dict]) -> Finding:
+    real, fake = recent(history, "d_real"), recent(history, "d_fake")
+    name = "discriminator wins"
+    if len(real) < MIN_ROWS:
+        return Finding(name, False, "too early to tell", "")
+    d_real, d_fake = sum(real) / len(real), sum(fake) / len(fake)
+    evidence = f"recently D(x) = {d_real:.2f} and D(G(z)) = {d_fake:.2f}"
+    if d_real > D_WINS_REAL and d_fake < D_WINS_FAKE:
+        return Finding(name, True, evidence,
+                       "D tells real from fake almost perfectly, so its verdict no longer tells G which way to "
+                       "improve. Slow D down (a lower D learning rate, fewer D steps) or give G more capacity.")
+    return Finding(name, False, evidence + ": neither player dominates" if d_fake > 0.25 else evidence, "")
+
+
+def mode_collapse(sample_variety: float | None, real_variety: float | None) -> Finding:
+    name = "mode collapse"
+    if sample_variety is None or not real_variety:
+        return Finding(name, False, "no samples yet", "")
+    ratio = sample_variety / real_variety
+    evidence = f"samples from different noise differ {ratio:.0%} as much as real images do"
+    if ratio < VARIETY_RATIO:
+        return Finding(name, True, evidence,
+                       "G has found a few outputs that fool D and makes them whatever the noise: the samples look "
+                       "alike. Try a lower learning rate, the least-squares loss, or a larger generator.")
+    return Finding(name, False, evidence, "")
+
+
+def swings(values: list[float]) -> int:
+    """Large reversals of direction (a zigzag count): once the curve has moved by more than
+    SWING_SHARE of its range, each later move of that size against the current direction, measured
+    from the last peak or trough, counts as one swing. Small wiggles are ignored."""
+    threshold = SWING_SHARE * (max(values) - min(values))
+    count, direction, low, high = 0, 0, values[0], values[0]  # direction: +1 rising, -1 falling, 0 not yet
+    for value in values[1:]:
+        if direction == 0:  # before the first large move: watch for one from the lowest or highest so far
+            low, high = min(low, value), max(high, value)
+            if value - low > threshold or high - value > threshold:
+                direction, pivot = (1 if value - low > threshold else -1), value
+        elif direction * (value - pivot) > 0:  # still moving the same way: the peak (or trough) moves on
+            pivot = value
+        elif abs(value - pivot) > threshold:  # a large move back: one swing
+            count, direction, pivot = count + 1, -direction, value
+    return count
+
+
+def oscillation(history: list[dict]) -> Finding:
+    values = [row["g_loss"] for row in history if "g_loss" in row]
+    name = "oscillation"
+    if len(values) < 2 * MIN_ROWS:
+        return Finding(name, False, "too early to tell", "")
+    half = smooth(values)[len(values) // 2:]
+    typical = sum(abs(v) for v in half) / len(half)
+    count = swings(half) if (max(half) - min(half)) > SWING_RELATIVE * typical else 0
+    evidence = f"{count} large swings of the G loss in the second half of the run"
+    if count >= OSCILLATION_SWINGS:
+        return Finding(name, True, evidence,
+                       "The players keep overshooting each other instead of settling: each update undoes the "
+                       "last. Lower both learning rates, or balance them.")
+    return Finding(name, False, evidence, "")
+
+
+def diagnose(history: list[dict], sample_variety: float | None = None,
+             real_variety: float | None = None) -> list[Finding]:
+    """All three checks, in the order a student should read them."""
+    return [discriminator_wins(history), mode_collapse(sample_variety, real_variety), oscillation(history)]
