@@ -1,4 +1,5 @@
-"""Walking through a latent space: planes, grids, interpolation (used by the VAE explorer).
+"""Walking through a latent space: planes, grids, interpolation, seeded samples (used by the VAE
+explorer and the GAN studio).
 
 A *plane* is an origin and two orthonormal directions in latent space; the point (u, v) on it is
 z = origin + u * axis_u + v * axis_v. With a 2-D latent the plane is the whole space (origin 0,
@@ -106,3 +107,19 @@ def interpolate(model, z_start: torch.Tensor, z_end: torch.Tensor, steps: int) -
     (steps, C, H, W)."""
     t = torch.linspace(0, 1, steps)[:, None]  # (steps, 1)
     return decode(model, (1 - t) * z_start.cpu() + t * z_end.cpu())
+
+
+def noise(latent_dim: int, n: int, seed: int) -> torch.Tensor:
+    """n noise vectors z ~ N(0, I), (n, latent_dim), drawn on the CPU from ``seed``: the same
+    pictures whatever device the model is on."""
+    return torch.randn((n, latent_dim), generator=torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def generated(model, n: int, seed: int) -> torch.Tensor:
+    """n samples from a generator (n, C, H, W) on the CPU, from seeded noise. Switches a model
+    that was left in training mode to eval mode, so batch norm uses its running statistics
+    (sampling never updates them)."""
+    if model.training:
+        model.eval()
+    return decode(model, noise(model.config.latent_dim, n, seed))

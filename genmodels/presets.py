@@ -33,3 +33,37 @@ PRESETS: dict[str, Preset] = {
     "dcgan": Preset("dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
                     TrainConfig(epochs=1, batch_size=128, lr=2e-4, snapshot_every=50)),
 }
+
+
+# GAN studio: one healthy run per GAN family, and three that fail on purpose, each with the symptom
+# the page's diagnostics should name. All train on Fashion-MNIST and show samples within a minute.
+GAN_STUDIO_PRESETS: dict[str, Preset] = {
+    "Balanced DCGAN": Preset(
+        "dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
+        TrainConfig(epochs=1, batch_size=128, lr=2e-4, snapshot_every=25, snapshot_count=32),
+        note="The DCGAN paper's recipe (Adam 2e-4, beta1 0.5, one D step per G step), narrower: garments appear "
+             "within a few hundred steps."),
+    "Balanced MLP GAN": Preset(
+        "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256},
+        TrainConfig(epochs=2, batch_size=128, lr=2e-4, snapshot_every=25, snapshot_count=32),
+        note="Fully connected players, as in the original GAN paper: faster steps, blurrier and noisier samples."),
+    "Failure: unbalanced learning rates": Preset(
+        "dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
+        TrainConfig(epochs=1, batch_size=128, lr=2e-5, lr_discriminator=2e-3, snapshot_every=25, snapshot_count=32),
+        note="D learns 100x faster than G: it soon tells real from fake perfectly (D(x) -> 1, D(G(z)) -> 0) and "
+             "G is left with no useful signal."),
+    "Failure: too many D steps": Preset(
+        "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256, "d_steps": 5},
+        TrainConfig(epochs=1, batch_size=128, lr=2e-4, lr_discriminator=1e-3, snapshot_every=25,
+                    snapshot_count=32),
+        note="Five discriminator updates before each generator update: D stays ahead and wins."),
+    "Failure: tiny generator": Preset(
+        "gan", "fashion-mnist", {"latent_dim": 64, "g_hidden": 8, "g_depth": 1, "d_hidden": 256},
+        TrainConfig(epochs=2, batch_size=128, lr=1e-3, snapshot_every=25, snapshot_count=32),
+        note="A generator with 8 hidden units cannot draw the variety of garments, so it settles on a few blurry "
+             "outputs whatever the noise (mode collapse)."),
+    "Failure: learning rates too high": Preset(
+        "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256},
+        TrainConfig(epochs=2, batch_size=128, lr=5e-3, snapshot_every=25, snapshot_count=32),
+        note="Steps 25x the recipe's: each player overshoots the other's last move and the losses oscillate."),
+}

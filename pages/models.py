@@ -52,6 +52,8 @@ for choice in model_choices(include_training=True):
                               else None),
         "PSNR (dB)": round(metrics["test_psnr"], 2) if "test_psnr" in metrics else None,
         "SSIM": round(metrics["test_ssim"], 3) if "test_ssim" in metrics else None,
+        "Frechet (floor)": (f"{metrics['frechet']:.2f} ({metrics.get('frechet_floor', float('nan')):.2f})"
+                            if "frechet" in metrics else None),
         "architecture": getattr(config, "arch", ""), "dataset": info.dataset, "latent size": config.latent_dim,
         "parameters": parameter_count(choice.model), "size": size_label(choice),
         "created": info.created_at.replace("T", " ")[:16],
@@ -60,7 +62,8 @@ for choice in model_choices(include_training=True):
     })
 st.dataframe(rows, hide_index=True, key="models_table")
 st.caption("PSNR/SSIM: reconstructions of the test split (for a denoising AE, of inputs with its training noise). "
-           "Frechet distances for generators arrive with the GAN studio.")
+           "Frechet: a generator's samples against the test set on a small classifier's features (lower is "
+           "better), with real training images' distance as the floor; measure a session's GAN on the GAN studio.")
 
 st.subheader("Load a checkpoint")
 upload_cap_mib = min(MAX_CHECKPOINT_BYTES // 2**20, st.get_option("server.maxUploadSize"))

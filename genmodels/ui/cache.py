@@ -85,3 +85,38 @@ def test_metrics(_model, key: str, family: str, dataset: str, seed: int) -> dict
 
     device = str(next(_model.parameters()).device)
     return family_spec(family).evaluate(_model, shared_dataset(dataset, device), seed)
+
+
+@st.cache_resource(show_spinner="Loading the feature classifier (once per server)...")
+def feature_classifier(dataset: str):
+    """The dataset's shipped feature classifier and the real-data statistics a sample-quality
+    report compares against, or None when no classifier ships for ``dataset``. A broken file
+    raises CheckpointError (the page says so)."""
+    from genmodels import frechet
+    from genmodels.ui.state import CHECKPOINT_DIR
+
+    path = frechet.classifier_path(CHECKPOINT_DIR, dataset)
+    if not path.exists():
+        return None
+    loaded = frechet.load_classifier(path)
+    return loaded, frechet.real_statistics(loaded.model, shared_dataset(dataset, "cpu"))
+
+
+@st.cache_resource(max_entries=32, show_spinner="Scoring 5,000 samples (once per model)...")
+def sample_quality(_model, key: str, dataset: str):
+    """Frechet distance, floor and class shares of a generator's samples (frechet.sample_quality)."""
+    from genmodels import frechet
+
+    loaded, reference = feature_classifier(dataset)
+    return frechet.sample_quality(_model, loaded.model, reference)
+
+
+@st.cache_resource(show_spinner=False)
+def real_image_scales(dataset: str) -> tuple[float, float]:
+    """Two yardsticks from real images: the median distance from a test image to its nearest
+    training image (is a sample a copy?), and the variety of 32 training images (mode collapse?)."""
+    from genmodels import gan_report
+
+    data = shared_dataset(dataset, "cpu")
+    return (gan_report.typical_nearest_distance(data.train_x, data.test_x),
+            gan_report.variety(data.train_x[:32]))

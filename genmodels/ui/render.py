@@ -16,10 +16,12 @@ TERM_NAMES = {
 }
 
 
-def loss_figure(view: JobView) -> go.Figure:
+def loss_figure(view: JobView, only: tuple[str, ...] = (), y_title: str = "") -> go.Figure:
+    """The job's loss terms against the step, raw (faint) and smoothed; ``only`` picks some terms
+    (e.g. the GAN studio draws its losses and D's outputs on two charts)."""
     figure = go.Figure()
     steps = [row["step"] for row in view.history]
-    terms = [t for t in TERM_NAMES if view.history and t in view.history[0]]
+    terms = [t for t in TERM_NAMES if view.history and t in view.history[0] and (not only or t in only)]
     if set(terms) == {"loss", "bce"}:
         terms = ["loss"]  # a plain autoencoder's loss is its BCE: one curve, not two identical ones
     for term in terms:
@@ -31,8 +33,11 @@ def loss_figure(view: JobView) -> go.Figure:
     if view.epochs and test_key in view.epochs[0] and "loss" in terms:
         figure.add_scatter(x=[e["step"] for e in view.epochs], y=[e[test_key] for e in view.epochs],
                            mode="markers+lines", name="test loss (epoch end)", marker={"size": 9})
+    if terms and all(t in ("d_real", "d_fake") for t in terms):  # D's mean outputs: probabilities
+        figure.add_hline(y=0.5, line={"dash": "dot", "color": "grey"}, annotation_text="D cannot tell (0.5)")
+        figure.update_yaxes(range=[0, 1])
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="step",
-                         yaxis_title="loss per image" if "loss" in terms else "value", uirevision="loss",
+                         yaxis_title=y_title or ("loss per image" if "loss" in terms else "value"), uirevision="loss",
                          legend={"orientation": "h", "y": -0.25})
     return figure
 
@@ -122,25 +127,30 @@ def latent_scatter(coords, labels, class_names, current: tuple[float, float] | N
 
 GAN_LAB_LAYERS = ("real data", "generated", "D's verdict", "noise grid through G", "G's gradient")
 REAL_COLOUR, FAKE_COLOUR = "#1b7837", "#762a83"  # green and purple, as in GAN Lab and PRGn
+# The lab redraws both figures a few times a second: data goes in as numpy arrays, which plotly
+# checks far faster than lists, and the curves' panels are laid out by hand (make_subplots alone
+# takes about as long as drawing everything else).
 
 
-def polylines(lines) -> tuple[list, list]:
-    """(L, P, 2) -> x and y lists with None between lines, so one trace draws them all."""
-    xs, ys = [], []
-    for line in lines.tolist():
-        xs += [p[0] for p in line] + [None]
-        ys += [p[1] for p in line] + [None]
-    return xs, ys
+def polylines(lines):
+    """(L, P, 2) -> x and y arrays with a NaN between lines (a gap), so one trace draws them all."""
+    import numpy as np
+
+    padded = np.concatenate([lines.numpy(), np.full((len(lines), 1, 2), np.nan)], axis=1)  # (L, P+1, 2)
+    flat = padded.reshape(-1, 2)
+    return flat[:, 0], flat[:, 1]
 
 
-def gan_lab_canvas(canvas, layers: tuple[str, ...] | list[str], height: int = 560) -> go.Figure:
+def gan_lab_canvas(canvas, layers, height: int = 560) -> go.Figure:
     """The lab's picture: D's verdict as a purple-to-green heatmap under the noise grid's image,
     the real (green) and generated (purple) points and G's gradient arrows, each a layer."""
+    import numpy as np
+
     figure = go.Figure()
-    axis = canvas.surface_axis.tolist()
+    axis = canvas.surface_axis.numpy()
     if "D's verdict" in layers:
-        figure.add_heatmap(x=axis, y=axis, z=canvas.surface.tolist(), zmin=0, zmax=1, colorscale="PRGn",
-                           opacity=0.65, name="D's verdict", zsmooth="best",
+        figure.add_heatmap(x=axis, y=axis, z=canvas.surface.numpy(), zmin=0, zmax=1, colorscale="PRGn",
+                           opacity=0.5, name="D's verdict", zsmooth="best",
                            colorbar={"title": {"text": "D says real", "side": "right"}, "len": 0.6, "thickness": 12},
                            hovertemplate="(%{x:.2f}, %{y:.2f}): D = %{z:.2f}<extra></extra>")
     if "noise grid through G" in layers:
@@ -148,17 +158,17 @@ def gan_lab_canvas(canvas, layers: tuple[str, ...] | list[str], height: int = 56
         figure.add_scatter(x=xs, y=ys, mode="lines", line={"color": "rgba(118,42,131,0.45)", "width": 1},
                            name="noise grid through G", hoverinfo="skip")
     if "real data" in layers:
-        figure.add_scattergl(x=canvas.real[:, 0].tolist(), y=canvas.real[:, 1].tolist(), mode="markers",
+        figure.add_scattergl(x=canvas.real[:, 0].numpy(), y=canvas.real[:, 1].numpy(), mode="markers",
                              marker={"size": 4, "color": REAL_COLOUR, "opacity": 0.7}, name="real data")
     if "generated" in layers:
-        figure.add_scattergl(x=canvas.generated[:, 0].tolist(), y=canvas.generated[:, 1].tolist(), mode="markers",
+        figure.add_scattergl(x=canvas.generated[:, 0].numpy(), y=canvas.generated[:, 1].numpy(), mode="markers",
                              marker={"size": 4, "color": FAKE_COLOUR, "opacity": 0.8}, name="generated G(z)")
     if "G's gradient" in layers and len(canvas.arrows_from):
-        xs, ys, sizes = [], [], []
-        for (x0, y0), (x1, y1) in zip(canvas.arrows_from.tolist(), canvas.arrows_to.tolist()):
-            xs += [x0, x1, None]
-            ys += [y0, y1, None]
-            sizes += [0, 7, 0]
+        import torch
+
+        segments = torch.stack([canvas.arrows_from, canvas.arrows_to], dim=1)  # (A, 2 ends, 2)
+        xs, ys = polylines(segments)
+        sizes = np.tile([0, 7, 0], len(segments))  # an arrowhead at each segment's end only
         figure.add_scatter(x=xs, y=ys, mode="lines+markers", name="G's gradient", hoverinfo="skip",
                            line={"color": "#40004b", "width": 1},
                            marker={"symbol": "arrow", "angleref": "previous", "size": sizes, "color": "#40004b"})
@@ -172,31 +182,43 @@ def gan_lab_canvas(canvas, layers: tuple[str, ...] | list[str], height: int = 56
 
 
 def gan_lab_curves(history: list[dict], height: int = 560) -> go.Figure:
-    """D and G losses, D(x) and D(G(z)), and (for ring and grid) the modes covered, against step."""
-    from plotly.subplots import make_subplots
+    """D and G losses, D(x) and D(G(z)), and (for ring and grid) the modes covered, against step:
+    stacked panels sharing one step axis."""
+    import numpy as np
 
     with_modes = any(row.get("modes") is not None for row in history)
-    rows = 3 if with_modes else 2
-    titles = ("losses", "D's mean verdict", "modes covered")[:rows]
-    figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=titles,
-                           row_heights=[0.4, 0.35, 0.25][:rows])
+    panels = [("losses", ("d_loss", "g_loss")), ("D's mean verdict", ("d_real", "d_fake"))]
+    if with_modes:
+        panels.append(("modes covered", ("modes",)))
+    heights = [0.4, 0.35, 0.25][:len(panels)]
+    scale, gap = 1 - 0.08 * (len(panels) - 1), 0.08
     colours = {"d_loss": "#1f77b4", "g_loss": "#ff7f0e", "d_real": REAL_COLOUR, "d_fake": FAKE_COLOUR, "modes": "black"}
-    for row_index, terms in enumerate((("d_loss", "g_loss"), ("d_real", "d_fake"), ("modes",))[:rows], start=1):
+    figure = go.Figure()
+    layout, top = {}, 1.0
+    for index, (title, terms) in enumerate(panels, start=1):
+        bottom = max(0.0, round(top - heights[index - 1] * scale, 6))
+        suffix = "" if index == 1 else str(index)
+        layout[f"yaxis{suffix}"] = {"domain": [bottom, top], "title": {"text": title, "font": {"size": 11}}}
+        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "showticklabels": index == len(panels)}
+        if index > 1:
+            layout[f"xaxis{suffix}"]["matches"] = "x"
         for term in terms:
-            points = [(row["step"], row[term]) for row in history if row.get(term) is not None]
-            steps, values = [p[0] for p in points], [p[1] for p in points]
+            points = np.array([(row["step"], row[term]) for row in history if row.get(term) is not None], dtype=float)
+            steps, values = (points[:, 0], points[:, 1]) if len(points) else (np.array([]), np.array([]))
             name = TERM_NAMES.get(term, "modes covered")
+            axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
             if term != "modes":
                 figure.add_scatter(x=steps, y=values, mode="lines", line={"color": colours[term], "width": 1},
-                                   opacity=0.25, showlegend=False, hoverinfo="skip", row=row_index, col=1)
-                values = smooth(values, 0.8)
-            figure.add_scatter(x=steps, y=values, mode="lines", name=name, line={"color": colours[term]},
-                               row=row_index, col=1)
-    figure.add_hline(y=0.5, line_dash="dot", line_color="grey", row=2, col=1)
-    figure.update_yaxes(range=[0, 1], row=2, col=1)
+                                   opacity=0.25, showlegend=False, hoverinfo="skip", **axes)
+                values = np.array(smooth(values.tolist(), 0.8))
+            figure.add_scatter(x=steps, y=values, mode="lines", name=name, line={"color": colours[term]}, **axes)
+        top = bottom - gap
+    layout["yaxis2"].update(range=[0, 1])
     if with_modes:
-        figure.update_yaxes(rangemode="tozero", row=3, col=1)
-    figure.update_xaxes(title_text="step", row=rows, col=1)
-    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, uirevision="gan_lab_curves",
-                         legend={"orientation": "h", "y": -0.12})
+        layout["yaxis3"].update(rangemode="tozero")
+    layout[f"xaxis{len(panels)}"]["title"] = "step"
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="gan_lab_curves",
+                         legend={"orientation": "h", "y": -0.12},
+                         shapes=[{"type": "line", "xref": "x2 domain", "yref": "y2", "x0": 0, "x1": 1, "y0": 0.5,
+                                  "y1": 0.5, "line": {"dash": "dot", "color": "grey", "width": 1}}], **layout)
     return figure
