@@ -5,24 +5,28 @@ every second, a test) reads a consistent copy with ``job.view()``. The job never
 
 A process-wide ``JobSlots`` caps how many jobs train at once (a class of thirty on one server must
 not start thirty runs that share two cores); the rest wait in a queue, in order, with a visible
-"queued" state and their place in line.
+"queued" state and their place in line. The first job a process starts also shares the CPU
+threads out between that many jobs (``runtime.budget_threads_for_jobs``).
+
+A job that fails (an exception, NaN losses, out of memory) ends with a message and hands its
+memory back. A process-wide ``Watchdog`` notices owners that went away (a browser session closed
+mid-training) and lets their owner clean up: stop the job, forget the models.
 """
 
 from __future__ import annotations
 
 import atexit
-import gc
 import itertools
-import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-from genmodels import training
+from genmodels import runtime, training
 from genmodels.data import Dataset
 from genmodels.errors import GenLabError
 from genmodels.training import EpochEnd, Finished, Snapshot, Started, Step, TrainConfig
@@ -73,11 +77,89 @@ class JobSlots:
 
 
 # The one process-wide set of slots. GENLAB_MAX_JOBS sets its size (default: one per 2 cores).
-SLOTS = JobSlots(int(os.environ.get("GENLAB_MAX_JOBS", max(1, (os.cpu_count() or 2) // 2))))
-MAX_JOB_SECONDS = float(os.environ.get("GENLAB_MAX_JOB_SECONDS", "900"))
+SLOTS = JobSlots(runtime.max_jobs())
+# Wall-clock cap of one job (0: none); a forgotten 200-epoch run must not hold a slot all day.
+MAX_JOB_SECONDS = runtime.env_number("GENLAB_MAX_JOB_SECONDS", 900.0, 0.0, 7 * 24 * 3600)
 _job_ids = itertools.count(1)
 _live_jobs: weakref.WeakSet[TrainingJob] = weakref.WeakSet()
 _exit_hook_installed = False
+
+
+@dataclass
+class _Watched:
+    alive: Callable[[], bool]
+    gone: Callable[[], None]
+    grace: float
+    missing_since: float | None = None
+
+
+class Watchdog:
+    """Notices owners (browser sessions) that have gone away, and cleans up after them.
+
+    An owner is watched with ``alive()``, which says whether it is still there, and ``gone()``,
+    which cleans up after it (stop its job, forget its models). Once ``alive()`` has said False for
+    ``grace`` seconds - a reconnect window: a browser that loses its connection for a moment comes
+    back to the same session - ``gone()`` runs once, on the watchdog's thread, and the owner is
+    forgotten. Only an explicit False counts as gone: an ``alive()`` that raises or answers
+    something else (a test's stand-in) keeps the owner. ``check()`` is one round, for tests."""
+
+    def __init__(self, interval: float = 5.0):
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._owners: dict[str, _Watched] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, owner: str, alive: Callable[[], bool], gone: Callable[[], None], grace: float) -> None:
+        """Watch ``owner`` (again: a later call replaces the callbacks and restarts its grace)."""
+        with self._lock:
+            self._owners[owner] = _Watched(alive, gone, grace)
+            self.interval = max(0.5, min(self.interval, grace / 4))  # notice within about grace * 1.25
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="genlab-watchdog", daemon=True)
+                self._thread.start()
+
+    def watching(self, owner: str) -> bool:
+        with self._lock:
+            return owner in self._owners
+
+    def check(self, now: float | None = None) -> list[str]:
+        """One round: ask every owner whether it is there; clean up after those gone for longer
+        than their grace. Returns the owners cleaned up in this round."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            owners = list(self._owners.items())
+        cleaned = []
+        for owner, watched in owners:
+            try:
+                present = watched.alive() is not False
+            except Exception:  # cannot tell (e.g. the server is shutting down): keep it
+                present = True
+            if present:
+                watched.missing_since = None
+                continue
+            if watched.missing_since is None:
+                watched.missing_since = now
+            if now - watched.missing_since < watched.grace:
+                continue
+            with self._lock:
+                if self._owners.get(owner) is not watched:
+                    continue  # it came back and was watched again meanwhile
+                del self._owners[owner]
+            try:
+                watched.gone()
+            except Exception:  # one owner's clean-up must not stop the watchdog for everyone
+                pass
+            cleaned.append(owner)
+        return cleaned
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.check()
+
+
+# The one process-wide watchdog (the app registers each browser session with it).
+WATCHDOG = Watchdog()
 
 
 def stop_all_jobs(timeout: float = 10.0) -> None:
@@ -159,8 +241,9 @@ class TrainingJob:
     # --- control ---
     def start(self) -> TrainingJob:
         global _exit_hook_installed
-        if not _exit_hook_installed:
+        if not _exit_hook_installed:  # once per process, before its first background job
             atexit.register(stop_all_jobs)
+            runtime.budget_threads_for_jobs(SLOTS.capacity)
             _exit_hook_installed = True
         _live_jobs.add(self)
         self._thread.start()
@@ -203,25 +286,41 @@ class TrainingJob:
             self._set(state=STOPPED, message="stopped before it started")
             return
         try:
-            self._set(state=RUNNING, message="training")
-            events = training.train(self.spec, self.model, self.dataset, self.config, stop=self._stop,
-                                    optimizers=self.optimizers, start_step=self.start_step)
-            for event in events:
-                self._record(event)
-        except torch.OutOfMemoryError:
-            self._fail("ran out of memory. Lower the batch size or the model's size and try again.")
-        except GenLabError as error:
-            self._fail(str(error))
-        except Exception as error:  # a job must never take the server down; report what happened
-            self._fail(f"training failed: {type(error).__name__}: {error}")
+            failure = None
+            try:
+                self._set(state=RUNNING, message="training")
+                self._train()
+            except torch.OutOfMemoryError:
+                failure = "ran out of memory. Lower the batch size or the model's size and try again."
+            except GenLabError as error:
+                failure = str(error)
+            except Exception as error:  # a job must never take the server down; report what happened
+                failure = f"training failed: {type(error).__name__}: {error}"
+            # Cleaned up outside the except clauses, where the traceback still holds the failed
+            # step's frames and with them its activations; and before the slot is handed on, so
+            # the next job in line does not run out of memory too.
+            if failure is not None:
+                self._fail(failure)
         finally:
             self.slots.release(self.id)
 
+    def _train(self) -> None:
+        events = training.train(self.spec, self.model, self.dataset, self.config, stop=self._stop,
+                                optimizers=self.optimizers, start_step=self.start_step)
+        for event in events:
+            if isinstance(event, Finished):
+                # The last step's gradients are as big as the model and never read again. Freed
+                # before the job says it has ended, so a "train more" job cannot be racing us.
+                self.model.zero_grad(set_to_none=True)
+            self._record(event)
+
     def _fail(self, message: str) -> None:
+        """End as failed and hand the memory back: the failed step's activations and gradients,
+        and the optimizer state (twice the model's size for Adam), which a failed run never reuses."""
+        self.model.zero_grad(set_to_none=True)
+        self.optimizers = {}
         self._set(state=FAILED, message=message)
-        gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()  # hand the failed run's memory back to other jobs
+        runtime.release_memory()
 
     def _record(self, event) -> None:
         with self._lock:

@@ -2,6 +2,10 @@
 
 Shared (``st.cache_resource``, one copy per server process, never mutated): datasets.
 Per session (``st.session_state``): the session's training job and its own trained models.
+
+A session that closes (its tab shut, its laptop asleep) is noticed by the process-wide watchdog
+once Streamlit's reconnect window (``server.disconnectedSessionTTL``) has passed: its job is
+stopped and its models are forgotten, so a class leaving hands the server's memory back.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import torch
 from genmodels.checkpoints import CheckpointInfo, LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import CheckpointError
-from genmodels.jobs import TrainingJob
+from genmodels.jobs import WATCHDOG, TrainingJob
+from genmodels.runtime import release_memory
 
 # The shipped checkpoints: checkpoints/ beside app.py unless GENLAB_CHECKPOINTS says otherwise.
 CHECKPOINT_DIR = Path(os.environ.get("GENLAB_CHECKPOINTS", Path(__file__).resolve().parents[2] / "checkpoints"))
@@ -43,7 +48,9 @@ def current_job() -> TrainingJob | None:
 
 def poll_job():
     """What a polling fragment needs each second: keep a just-finished model, then return the
-    session's job and a consistent view of it, or (None, None)."""
+    session's job and a consistent view of it, or (None, None). (The sidebar calls it on every
+    page, so this is also where the session signs up with the watchdog.)"""
+    watch_session()
     collect_finished_job()
     job = current_job()
     return (job, job.view()) if job is not None else (None, None)
@@ -60,6 +67,36 @@ def reset_session() -> None:
         job.stop()
     for key in (JOB, MODELS):
         st.session_state.pop(key, None)
+
+
+def watch_session() -> None:
+    """Have the process-wide watchdog clean up after this browser session once it has been gone
+    for longer than Streamlit keeps a disconnected session for reconnecting."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return
+    server, session_id, state = runtime.get_instance(), ctx.session_id, ctx.session_state
+    WATCHDOG.watch(session_id, alive=lambda: server.is_active_session(session_id),
+                   gone=lambda: forget_session(state), grace=float(st.get_option("server.disconnectedSessionTTL")))
+
+
+def forget_session(state, timeout: float = 30.0) -> None:
+    """Clean up after a session that has gone: stop its job (waiting up to ``timeout`` s for it to
+    end), drop everything in its state (models, uploads, pictures) and hand the memory back.
+    ``state`` is the session's state object; this runs on the watchdog's thread."""
+    job = state[JOB] if JOB in state else None
+    if job is not None:
+        job.stop()
+        job.wait(timeout)
+    for key in list(state.filtered_state):
+        try:
+            del state[key]
+        except KeyError:
+            pass
+    release_memory()
 
 
 def collect_finished_job() -> None:
