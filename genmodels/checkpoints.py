@@ -35,10 +35,11 @@ import genmodels
 from genmodels import registry
 from genmodels.configs import from_dict, to_dict
 from genmodels.errors import CheckpointError, ConfigError
+from genmodels.runtime import env_int
 from genmodels.training import TrainConfig
 
 FORMAT_VERSION = 1
-MAX_CHECKPOINT_BYTES = int(os.environ.get("GENLAB_MAX_CHECKPOINT_MB", "64")) * 1024 * 1024
+MAX_CHECKPOINT_BYTES = env_int("GENLAB_MAX_CHECKPOINT_MB", 64, 1, 65536) * 1024 * 1024
 MAX_HEADER_BYTES = 1024 * 1024  # our headers are a few KiB; anything near this is hostile
 HISTORY_POINTS = 200  # loss-history points kept in the metadata
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}

@@ -4,7 +4,6 @@ untrusted uploads -> validated tensors shaped like the training data."""
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from genmodels.errors import ImageRejected
+from genmodels.runtime import env_int, env_number
 
 if TYPE_CHECKING:
     from genmodels.data import Dataset
@@ -61,8 +61,8 @@ def strip(parts: list[torch.Tensor], padding: int = 2, scale: int = 1) -> Image.
 # Untrusted uploads -> validated 28x28 grey tensors
 # --------------------------------------------------------------------------------------------
 
-MAX_IMAGE_BYTES = int(float(os.environ.get("GENLAB_MAX_IMAGE_MB", "10")) * 1024 * 1024)
-MAX_IMAGE_PIXELS = int(os.environ.get("GENLAB_MAX_IMAGE_PIXELS", str(40_000_000)))  # 40 MP, e.g. 8000x5000
+MAX_IMAGE_BYTES = int(env_number("GENLAB_MAX_IMAGE_MB", 10, 0.001, 1024) * 1024 * 1024)
+MAX_IMAGE_PIXELS = env_int("GENLAB_MAX_IMAGE_PIXELS", 40_000_000, 1)  # 40 MP, e.g. 8000x5000
 ALLOWED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "BMP": "BMP", "GIF": "GIF"}
 MODEL_SIZE = 28
 WORKING_SIZE = 512  # big uploads are shrunk to about this many pixels a side before processing
@@ -113,8 +113,11 @@ def open_untrusted(name: str, data: bytes, max_pixels: int | None = None) -> Ima
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
         raise ImageRejected(f"{name}: the image data is truncated or corrupt ({error})") from None
     factor = max(image.size) // WORKING_SIZE
-    if factor >= 2 and image.mode not in ("P", "1"):  # palette and 1-bit images are converted first
-        image = image.reduce(factor)
+    if factor >= 2:
+        if image.mode.startswith("I;16"):
+            image = image.convert("I")  # reduce() has no 16-bit mode; 32-bit keeps every level
+        if image.mode not in ("P", "1"):  # palette and 1-bit images are converted first
+            image = image.reduce(factor)
     return image
 
 
@@ -174,9 +177,17 @@ def prepare_image(name: str, data: bytes, invert: bool | None = None, max_pixels
 
 
 def thumbnail(image: Image.Image, size: int = 112) -> Image.Image:
+    """A small copy in a mode any browser shows (st.image writes PNG or JPEG, which have no 16-bit,
+    float or CMYK pictures): 16-bit and float images scaled to 8-bit grey, the rest to L, RGB or RGBA."""
     copy = image.copy()
     copy.thumbnail((size, size))
-    return copy
+    if copy.mode in ("L", "RGB", "RGBA"):
+        return copy
+    if copy.mode in ("I", "F") or copy.mode.startswith("I;16"):
+        return to_grey(copy)
+    if copy.mode == "1":
+        return copy.convert("L")
+    return copy.convert("RGBA" if copy.mode in ("P", "PA", "LA", "La", "RGBa") else "RGB")
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,7 +200,9 @@ MAX_ZIP_TOTAL_BYTES = 200 * 1024 * 1024  # uncompressed bytes read from one zip,
 MAX_ZIP_IMAGE_PIXELS = 4_000_000  # per image in a zip (each becomes 28x28 anyway)
 MAX_ZIP_TOTAL_PIXELS = 150_000_000  # decoded pixels per zip, in all: bounds the CPU time
 MIN_IMAGES = 16
+MAX_CLASSES = 100  # more folders than this are not classes, just folders: one class for all
 MAX_REPORTED_PROBLEMS = 20
+MAX_SHOWN_NAME = 80  # characters of a file name quoted in a message (zip names can be 64 KiB long)
 
 
 @dataclass(frozen=True)
@@ -226,9 +239,9 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
     if len(files) > MAX_ZIP_FILES:
         problems.append(f"the zip holds {len(files)} files; only the first {MAX_ZIP_FILES} were looked at")
     for entry in files[:MAX_ZIP_FILES]:
-        path = entry.filename
-        parts = path.replace("\\", "/").split("/")
-        if path.startswith(("/", "\\")) or ".." in parts:
+        parts = entry.filename.replace("\\", "/").split("/")
+        path = shown_name(entry.filename)
+        if entry.filename.startswith(("/", "\\")) or ".." in parts:
             problems.append(f"{path}: unsafe path, skipped")
             continue
         if parts[0] == "__MACOSX" or parts[-1].startswith("."):
@@ -249,17 +262,19 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
                 continue
             pixel_budget -= pixels
             tensors.append(prepare_image(path, content, max_pixels=MAX_ZIP_IMAGE_PIXELS, keep_steps=False).tensor)
-            folders.append("/".join(parts[:-1]))
+            folders.append(shown_name("/".join(parts[:-1])))
         except ImageRejected as error:
             problems.append(str(error))
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError, EOFError) as error:
             problems.append(f"{path}: cannot be extracted ({error})")  # corrupt, encrypted, odd method
     found = len(tensors)
-    if len(problems) > MAX_REPORTED_PROBLEMS:
-        problems = problems[:MAX_REPORTED_PROBLEMS] + [f"... and {len(problems) - MAX_REPORTED_PROBLEMS} more"]
     if found < MIN_IMAGES:
         raise ImageRejected(f"the zip holds {found} usable image{'s' if found != 1 else ''}; at least {MIN_IMAGES} "
                             "are needed to train" + (f" (first problem: {problems[0]})" if problems else ""))
+    if len(set(folders)) > MAX_CLASSES:
+        problems.insert(0, f"the images are in {len(set(folders))} folders, too many to be classes (at most "
+                           f"{MAX_CLASSES}); they are all one class")
+        folders = [""] * len(folders)
     class_names = tuple(sorted(set(folders))) if len(set(folders)) > 1 else ("image",)
     labels = torch.tensor([class_names.index(f) if len(class_names) > 1 else 0 for f in folders])
     images = torch.stack(tensors)  # (N, 1, 28, 28)
@@ -268,7 +283,17 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
     test, train = order[:n_test], order[n_test:]
     dataset = Dataset(name=name, kind="image", train_x=images[train], train_y=labels[train], test_x=images[test],
                       test_y=labels[test], class_names=class_names, source="uploaded zip")
+    if len(problems) > MAX_REPORTED_PROBLEMS:
+        problems = problems[:MAX_REPORTED_PROBLEMS] + [f"... and {len(problems) - MAX_REPORTED_PROBLEMS} more"]
     return ZipDataset(dataset=dataset, problems=tuple(problems), images_found=found)
+
+
+def shown_name(name: str) -> str:
+    """``name`` as quoted in a message: at most MAX_SHOWN_NAME characters, the middle elided."""
+    if len(name) <= MAX_SHOWN_NAME:
+        return name
+    half = (MAX_SHOWN_NAME - 3) // 2
+    return f"{name[:half]}...{name[-half:]}"
 
 
 def image_pixels(data: bytes) -> int:
