@@ -10,7 +10,7 @@ VENV := $(VENV_ROOT)/$(REQ_HASH)
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test venv lint bench clean-venvs
+.PHONY: run test venv lint bench bench-app gpu clean-venvs
 
 # The marker file is written only after a complete install, so an interrupted install is retried.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -37,6 +37,18 @@ lint: venv
 
 bench: venv
 	$(PY) -m genmodels bench
+
+# The app's responsiveness in headless Chromium (first page, page switches, slider, chart, memory).
+bench-app: venv
+	$(PY) -m genmodels bench --app
+
+# Wherever CUDA is available: the GPU tests, then the GPU benchmark (eager and compiled). Fails with
+# a message on a machine without a CUDA GPU.
+gpu: venv
+	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" || \
+		{ echo "make gpu: no CUDA GPU is visible to torch here; run it on a machine with one"; exit 1; }
+	$(PY) -m pytest tests/gpu -q
+	$(PY) -m genmodels bench --device cuda --compile
 
 clean-venvs:
 	rm -rf $(VENV_ROOT)

@@ -11,6 +11,9 @@ split, and a snapshot (the image or point grid shown while training). registry.p
 
 Speed: the dataset sits on the training device and is batched by shuffled index; loss terms are
 summed on the device and read back (one host sync) only every ``log_every`` steps; Adam is fused.
+On CUDA, forward passes run in bf16 autocast and conv models in channels_last (NHWC); asked for,
+``torch.compile`` compiles the model's parts in place (eager again if compiling fails), and the
+time of the steps that compiled is reported apart from the training time (BENCHMARKS.md).
 Randomness comes from ``torch.Generator``s seeded from the config, never from the global seed.
 """
 
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
+from torch import nn
 
 from genmodels import losses
 from genmodels.configs import check_choice, check_float, check_int
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
     from genmodels.registry import FamilySpec
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# torch.compile modes train() accepts: "none" is eager; "reduce-overhead" adds CUDA graphs.
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,10 @@ class Finished:
     train_seconds: float  # in training steps only
     images_per_second: float  # training images per train_second
     test: dict[str, float]  # metrics at the last evaluation (empty if none ran)
+    # With torch.compile: seconds of the steps that compiled (the first at each batch size), kept
+    # out of train_seconds; and why compiling failed, if it did (training then went on eagerly).
+    compile_seconds: float = 0.0
+    compile_error: str = ""
 
 
 Event = Started | Step | Snapshot | EpochEnd | Finished
@@ -157,6 +167,35 @@ def autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
+def uses_channels_last(model: nn.Module, device: torch.device) -> bool:
+    """Conv models on CUDA train in channels_last (NHWC), the layout cuDNN's bf16 tensor-core
+    kernels read directly; on the CPU and for MLPs the default layout is as fast."""
+    return device.type == "cuda" and any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
+
+
+def compile_parts(model: nn.Module, mode: str) -> None:
+    """torch.compile each top-level part of ``model`` (encoder, decoder, generator, discriminator...)
+    in place with ``nn.Module.compile``: the step functions call those parts, not ``forward``, and
+    in-place compilation leaves the state_dict keys alone (no ``_orig_mod.`` prefixes), so a
+    checkpoint saved during or after training loads into a plain model."""
+    check_choice("compile_mode", mode, COMPILE_MODES)
+    for part in model.children():
+        part.compile(mode=None if mode == "default" else mode)
+
+
+def uncompile_parts(model: nn.Module) -> None:
+    """Undo ``compile_parts``: ``nn.Module.compile`` stores the compiled call here, and None means
+    eager again (so the app's later calls, on other shapes, never wait for a recompilation)."""
+    for part in model.children():
+        part._compiled_call_impl = None
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the GPU, so that a wall-clock reading covers the work queued so far."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 @dataclass
 class StepContext:
     """What a family's step function needs besides the model and the batch."""
@@ -183,14 +222,32 @@ def train(
     stop: threading.Event | None = None,
     optimizers: dict[str, torch.optim.Optimizer] | None = None,
     start_step: int = 0,
+    compile_mode: str = "none",
 ) -> Iterator[Event]:
     """Train ``model`` (of family ``spec``) on ``dataset``, yielding events.
 
     ``stop`` ends the run cooperatively within one step. To continue an earlier run ("train
-    more"), pass its ``optimizers`` (so Adam keeps its moment estimates) and ``start_step``."""
+    more"), pass its ``optimizers`` (so Adam keeps its moment estimates) and ``start_step``.
+    ``compile_mode`` (one of COMPILE_MODES) compiles the model's parts for this run only; the
+    model leaves eager, in the default memory layout, however the run ends."""
+    check_choice("compile_mode", compile_mode, COMPILE_MODES)
     device = resolve_device(config.device)
+    channels_last = uses_channels_last(model, device)
     model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)  # conv weights (O, I, kH, kW) stored as NHWC
     model.train()
+    try:
+        yield from _train(spec, model, dataset, config, device, channels_last, stop, optimizers, start_step,
+                          compile_mode)
+    finally:
+        uncompile_parts(model)
+        if channels_last:
+            model.to(memory_format=torch.contiguous_format)
+
+
+def _train(spec, model, dataset, config, device, channels_last, stop, optimizers, start_step, compile_mode):
+    """The loop of ``train`` (which sets the model up and always restores it)."""
     data = dataset if dataset.device == device else dataset.to(device)
     n_train = len(data.train_x)
     batch_size = min(config.batch_size, n_train)
@@ -203,6 +260,11 @@ def train(
     if optimizers is None:
         optimizers = spec.optimizers(model, config, device)
     ctx = StepContext(device=device, generator=generator, optimizers=optimizers)
+    compiling = compile_mode != "none"
+    if compiling:
+        compile_parts(model, compile_mode)
+    compiled_sizes: set[int] = set()  # batch sizes whose first (compiling) step is behind us
+    compile_seconds, compile_error = 0.0, ""
     # Fixed inputs for snapshots, so successive grids show the same images / the same noise.
     snapshot_inputs = spec.snapshot_inputs(model, data, config.snapshot_count, config.seed)
     yield Started(family=spec.name, dataset=dataset.name, device=str(device), total_steps=total_steps,
@@ -220,7 +282,9 @@ def train(
         nonlocal side_seconds, window_start
         began = time.monotonic()
         model.eval()
-        with torch.no_grad():
+        # Compiled parts would compile again for eval mode and the test batch size: run them eagerly.
+        eager = torch.compiler.set_stance("force_eager") if compiling else contextlib.nullcontext()
+        with torch.no_grad(), eager:
             result = work()
         model.train()
         side_seconds += time.monotonic() - began
@@ -234,6 +298,27 @@ def train(
         yield event
         side_seconds += time.monotonic() - began
         window_start += time.monotonic() - began
+
+    def compiling_step(x, y):
+        """The first step at a new batch size, where torch.compile compiles: timed apart and kept
+        out of images/s. If compiling fails, the model goes back to eager and the step is redone
+        (zero_grad clears any partial gradients; nothing was applied before the failure)."""
+        nonlocal compiling, compile_seconds, compile_error, side_seconds, window_start
+        synchronize(device)
+        began = time.monotonic()
+        try:
+            terms = spec.step(model, x, y, ctx)
+        except Exception as error:  # the compiler's failures have many types (no C++ compiler...)
+            uncompile_parts(model)
+            compiling, compile_error = False, f"{type(error).__name__}: {error}".splitlines()[0][:300]
+            terms = spec.step(model, x, y, ctx)
+        synchronize(device)
+        spent = time.monotonic() - began
+        compile_seconds += spent
+        side_seconds += spent
+        window_start += spent
+        compiled_sizes.add(len(x))
+        return terms
 
     def snapshot():
         nonlocal last_snapshot_step
@@ -259,12 +344,19 @@ def train(
             if reason != "completed":
                 break
             x, y = data.train_x[index], data.train_y[index]
-            terms = spec.step(model, x, y, ctx)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)  # (B, C, H, W) stored as NHWC
+            if compile_mode == "reduce-overhead":
+                torch.compiler.cudagraph_mark_step_begin()  # last step's graph outputs may be reused
+            if compiling and len(index) not in compiled_sizes:
+                terms = compiling_step(x, y)  # its images and time stay out of images/s
+            else:
+                terms = spec.step(model, x, y, ctx)
+                window_images += len(index)
+                images_seen += len(index)
             step += 1
             epoch_steps += 1
             window_steps += 1
-            window_images += len(index)
-            images_seen += len(index)
             for name, value in terms.items():
                 window_sums[name] = window_sums.get(name, 0.0) + value.float()
                 epoch_sums[name] = epoch_sums.get(name, 0.0) + value.float()
@@ -299,7 +391,8 @@ def train(
     seconds = time.monotonic() - started_at
     train_seconds = max(seconds - side_seconds, 1e-9)
     yield Finished(reason=reason, step=step, epoch=epoch, seconds=seconds, train_seconds=train_seconds,
-                   images_per_second=images_seen / train_seconds, test=last_test)
+                   images_per_second=images_seen / train_seconds, test=last_test,
+                   compile_seconds=compile_seconds, compile_error=compile_error)
 
 
 def check_finite(terms: dict[str, float], step: int, config: TrainConfig) -> None:

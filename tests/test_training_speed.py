@@ -1,0 +1,98 @@
+"""The trainer's speed features on the CPU: torch.compile is optional and falls back to eager, its
+time is kept apart from the training time, and the model always leaves eager with its state_dict
+keys unchanged (so checkpoints load into a plain model). The CUDA-only parts are in tests/gpu/."""
+
+import pytest
+import torch
+
+from genmodels import checkpoints, registry, training
+from genmodels.errors import ConfigError
+from genmodels.training import Finished, TrainConfig
+
+from .conftest import tiny_config
+
+
+def train(family, dataset, compile_mode, **overrides):
+    spec = registry.family(family)
+    model = registry.build_model(spec, tiny_config(family, dataset), seed=0)
+    config = TrainConfig(**{"epochs": 1, "batch_size": 100, "lr": 1e-3, "log_every": 2, "snapshot_every": 0,
+                            "device": "cpu", **overrides})
+    events = list(training.train(spec, model, dataset, config, compile_mode=compile_mode))
+    return events[-1], model
+
+
+@pytest.fixture
+def dynamo_only(monkeypatch):
+    """torch.compile with the "eager" backend: Dynamo traces and guards as usual, but no C++ is
+    generated, so a compiled run takes seconds in a test."""
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: real(fn, backend="eager"))
+
+
+@pytest.fixture
+def broken_compiler(monkeypatch):
+    """A compiler that fails at the first call, as inductor does without a C++ toolchain."""
+    def compile(fn, **kwargs):
+        def fails(*args, **kw):
+            raise RuntimeError("no C++ compiler found\nmore detail")
+        return fails
+    monkeypatch.setattr(torch, "compile", compile)
+
+
+def parts_are_eager(model) -> bool:
+    return all(part._compiled_call_impl is None for part in model.children())
+
+
+@pytest.mark.parametrize("family", ["vae", "dcgan"])
+def test_a_compiled_run_trains_reports_compile_time_and_leaves_the_model_eager(family, sprites_small, dynamo_only):
+    keys = list(registry.build_model(registry.family(family), tiny_config(family, sprites_small)).state_dict())
+    finished, model = train(family, sprites_small, "default")
+    assert isinstance(finished, Finished) and finished.reason == "completed" and finished.compile_error == ""
+    # 512 images in batches of 100: sizes 100 and 12, so two steps compiled, timed apart.
+    assert finished.compile_seconds > 0
+    assert finished.images_per_second == pytest.approx((512 - 100 - 12) / finished.train_seconds)
+    assert parts_are_eager(model)
+    assert list(model.state_dict()) == keys  # no _orig_mod. prefixes
+
+
+def test_a_failing_compiler_falls_back_to_eager_and_says_why(sprites_small, broken_compiler):
+    finished, model = train("vae", sprites_small, "default")
+    assert finished.reason == "completed" and finished.step == 6
+    assert finished.compile_error == "RuntimeError: no C++ compiler found"
+    assert parts_are_eager(model)
+    assert torch.isfinite(torch.tensor(finished.test["test_loss"]))
+
+
+def test_a_checkpoint_saved_after_a_compiled_run_loads_into_a_plain_model(sprites_small, dynamo_only, tmp_path):
+    finished, model = train("vae", sprites_small, "default", max_steps=3)
+    info = checkpoints.make_info("vae", model, name="compiled", train_config=None, dataset="sprites",
+                                 metrics=finished.test)
+    checkpoints.save_checkpoint(tmp_path / "c.safetensors", model, info)
+    loaded = checkpoints.load_checkpoint(tmp_path / "c.safetensors")
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[name], tensor)
+
+
+def test_an_unknown_compile_mode_is_refused_with_the_valid_ones(sprites_small):
+    with pytest.raises(ConfigError, match="reduce-overhead"):
+        train("vae", sprites_small, "fastest")
+
+
+def test_eager_runs_report_no_compile_time_and_stay_in_the_default_layout(sprites_small):
+    finished, model = train("dcgan", sprites_small, "none", max_steps=2)
+    assert finished.compile_seconds == 0 and finished.compile_error == ""
+    assert not training.uses_channels_last(model, torch.device("cpu"))  # channels_last is for CUDA
+    assert all(p.is_contiguous() for p in model.parameters())
+
+
+def test_a_run_abandoned_mid_way_still_leaves_the_model_eager(sprites_small, dynamo_only):
+    spec = registry.family("vae")
+    model = registry.build_model(spec, tiny_config("vae", sprites_small), seed=0)
+    events = training.train(spec, model, sprites_small, TrainConfig(epochs=1, batch_size=64, log_every=1,
+                                                                     device="cpu"), compile_mode="default")
+    for event in events:
+        if isinstance(event, training.Step):
+            assert not parts_are_eager(model)  # compiled while it runs
+            break
+    events.close()  # the consumer walks away (a page closed, a job stopped)
+    assert parts_are_eager(model)
