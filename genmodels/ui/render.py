@@ -181,24 +181,27 @@ def gan_lab_canvas(canvas, layers, height: int = 560) -> go.Figure:
     return figure
 
 
-def gan_lab_curves(history: list[dict], height: int = 560) -> go.Figure:
-    """D and G losses, D(x) and D(G(z)), and (for ring and grid) the modes covered, against step:
-    stacked panels sharing one step axis."""
+def gan_lab_curves(history: list[dict], modes: int | None = None, height: int = 560) -> go.Figure:
+    """D and G losses, D(x) and D(G(z)), and (for ring and grid, which have ``modes`` modes) the
+    modes covered, against step: stacked panels sharing one step axis."""
     import numpy as np
 
     with_modes = any(row.get("modes") is not None for row in history)
-    panels = [("losses", ("d_loss", "g_loss")), ("D's mean verdict", ("d_real", "d_fake"))]
+    panels = [("D and G loss", ("d_loss", "g_loss")), ("D's mean verdict: D(x) and D(G(z))", ("d_real", "d_fake"))]
     if with_modes:
         panels.append(("modes covered", ("modes",)))
     heights = [0.4, 0.35, 0.25][:len(panels)]
-    scale, gap = 1 - 0.08 * (len(panels) - 1), 0.08
+    gap = 0.09  # between panels, room for each panel's label
+    scale = 1 - gap * len(panels)
     colours = {"d_loss": "#1f77b4", "g_loss": "#ff7f0e", "d_real": REAL_COLOUR, "d_fake": FAKE_COLOUR, "modes": "black"}
     figure = go.Figure()
-    layout, top = {}, 1.0
+    layout, labels, top = {}, [], 1.0 - gap
     for index, (title, terms) in enumerate(panels, start=1):
         bottom = max(0.0, round(top - heights[index - 1] * scale, 6))
         suffix = "" if index == 1 else str(index)
-        layout[f"yaxis{suffix}"] = {"domain": [bottom, top], "title": {"text": title, "font": {"size": 11}}}
+        layout[f"yaxis{suffix}"] = {"domain": [bottom, top]}
+        labels.append({"text": f"<b>{title}</b>", "xref": "paper", "yref": "paper", "x": 0, "y": top,
+                       "xanchor": "left", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
         layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "showticklabels": index == len(panels)}
         if index > 1:
             layout[f"xaxis{suffix}"]["matches"] = "x"
@@ -215,10 +218,11 @@ def gan_lab_curves(history: list[dict], height: int = 560) -> go.Figure:
         top = bottom - gap
     layout["yaxis2"].update(range=[0, 1])
     if with_modes:
-        layout["yaxis3"].update(rangemode="tozero")
+        axis = {"range": [0, modes + 0.5], "dtick": max(1, modes // 4)} if modes else {"rangemode": "tozero"}
+        layout["yaxis3"].update(axis)
     layout[f"xaxis{len(panels)}"]["title"] = "step"
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="gan_lab_curves",
-                         legend={"orientation": "h", "y": -0.12},
+                         legend={"orientation": "h", "y": -0.14}, annotations=labels,
                          shapes=[{"type": "line", "xref": "x2 domain", "yref": "y2", "x0": 0, "x1": 1, "y0": 0.5,
                                   "y1": 0.5, "line": {"dash": "dot", "color": "grey", "width": 1}}], **layout)
     return figure

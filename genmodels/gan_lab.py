@@ -1,0 +1,524 @@
+"""The 2-D GAN lab: a GAN on a toy point cloud, stepped by hand or a few hundred steps at a time.
+
+In the spirit of GAN Lab (Kahng et al., "GAN Lab: Understanding Complex Deep Generative Models
+using Interactive Visual Experimentation", 2018), but computed on the server. A ``GANLab`` holds
+one session's experiment: the ``gan`` family's model on 2-D points (registry.gan_default's shape,
+with the lab's widths), its two Adam optimizers (registry.gan_adams), a seeded noise generator, the
+toy dataset, a step counter and a loss history. It trains with training.py's own step functions
+(``gan_step``, or ``discriminator_step`` / ``generator_step`` alone), so the lab shows exactly the
+two-phase update that the Train page runs.
+
+What a page draws comes back as named results: ``Canvas`` (real points, generated points from a
+fixed noise sample, the discriminator's decision surface on a grid, the generator's image of a
+noise grid, and the direction G's loss pushes each fake), ``Quality`` (mode coverage on the ring
+and the grid; point-cloud precision and recall on the moons and the spiral) and ``Diagnosis``.
+
+Everything runs on the CPU in one thread: these networks have a few thousand weights, and for
+matrices this small a second thread only adds synchronisation (on a busy 2-core server, two
+threads per step were 100x slower than one; see ``one_thread``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import torch
+
+from genmodels import registry, training
+from genmodels.configs import check_choice, check_float, check_int
+from genmodels.data import Dataset, load_dataset
+from genmodels.errors import ConfigError, TrainingDiverged
+from genmodels.metrics import ModeCoverage, SupportCoverage, mode_coverage, support_coverage
+from genmodels.models.gan import GAN_LOSSES, GANConfig
+
+TOY_DATASETS = ("toy-ring", "toy-grid", "toy-moons", "toy-spiral")
+# A log ladder of learning rates (1, 2, 5 per decade), as GAN Lab offers.
+LEARNING_RATES = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2)
+BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
+WIDTH_RANGE = (2, 512)  # hidden units per layer, both players
+DEPTH_RANGE = (1, 4)  # hidden layers
+LATENT_RANGE = (1, 16)
+D_STEPS_RANGE = (1, 10)
+SEED_RANGE = (0, 1_000_000)
+
+SHOWN_POINTS = 1000  # real and generated points drawn (and measured for coverage)
+SURFACE_CELLS = 60  # the decision surface is sampled on a 60 x 60 grid
+NOISE_TICKS = 9  # noise-grid lines per direction
+ARROWS = 150  # generated points that get a gradient arrow
+MAX_HISTORY = 2000  # history rows kept; beyond that, neighbours are averaged (see GANLab.record)
+COVERAGE_EVERY = 50  # steps between coverage measurements kept in the history
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """Everything that defines one experiment. Frozen and JSON-safe, validated on creation."""
+
+    dataset: str = "toy-ring"
+    latent_dim: int = 8
+    g_hidden: int = 64
+    g_depth: int = 2
+    d_hidden: int = 64
+    d_depth: int = 2
+    lr_g: float = 2e-3
+    lr_d: float = 2e-3
+    d_steps: int = 1  # discriminator updates per generator update
+    loss: str = "non_saturating"
+    batch_size: int = 256
+    seed: int = 0
+
+    def __post_init__(self):
+        check_choice("dataset", self.dataset, TOY_DATASETS)
+        check_int("latent_dim", self.latent_dim, *LATENT_RANGE)
+        check_int("g_hidden", self.g_hidden, *WIDTH_RANGE)
+        check_int("d_hidden", self.d_hidden, *WIDTH_RANGE)
+        check_int("g_depth", self.g_depth, *DEPTH_RANGE)
+        check_int("d_depth", self.d_depth, *DEPTH_RANGE)
+        check_float("lr_g", self.lr_g, LEARNING_RATES[0], LEARNING_RATES[-1])
+        check_float("lr_d", self.lr_d, LEARNING_RATES[0], LEARNING_RATES[-1])
+        check_int("d_steps", self.d_steps, *D_STEPS_RANGE)
+        check_choice("loss", self.loss, GAN_LOSSES)
+        check_choice("batch_size", self.batch_size, BATCH_SIZES)
+        check_int("seed", self.seed, *SEED_RANGE)
+
+    def model_config(self) -> GANConfig:
+        """The ``gan`` family's config for 2-D points with this lab's players."""
+        return GANConfig(arch="mlp", data="points", latent_dim=self.latent_dim, g_hidden=self.g_hidden,
+                         g_depth=self.g_depth, d_hidden=self.d_hidden, d_depth=self.d_depth, loss=self.loss,
+                         d_steps=self.d_steps)
+
+    def train_config(self) -> training.TrainConfig:
+        """What registry.gan_adams reads: G's rate as ``lr``, D's as ``lr_discriminator``."""
+        return training.TrainConfig(lr=self.lr_g, lr_discriminator=self.lr_d, batch_size=self.batch_size,
+                                    seed=self.seed, device="cpu")
+
+
+# Each setting: its label on the page, and its valid values (a range of whole numbers or a tuple).
+SETTINGS: dict[str, tuple[str, range | tuple]] = {
+    "dataset": ("Dataset", TOY_DATASETS),
+    "loss": ("Loss", GAN_LOSSES),
+    "latent_dim": ("Noise dimensions", range(LATENT_RANGE[0], LATENT_RANGE[1] + 1)),
+    "batch_size": ("Batch size", BATCH_SIZES),
+    "seed": ("Seed", range(SEED_RANGE[0], SEED_RANGE[1] + 1)),
+    "g_hidden": ("G width", range(WIDTH_RANGE[0], WIDTH_RANGE[1] + 1)),
+    "g_depth": ("G depth", range(DEPTH_RANGE[0], DEPTH_RANGE[1] + 1)),
+    "d_hidden": ("D width", range(WIDTH_RANGE[0], WIDTH_RANGE[1] + 1)),
+    "d_depth": ("D depth", range(DEPTH_RANGE[0], DEPTH_RANGE[1] + 1)),
+    "lr_g": ("G learning rate", LEARNING_RATES),
+    "lr_d": ("D learning rate", LEARNING_RATES),
+    "d_steps": ("D steps per G step", range(D_STEPS_RANGE[0], D_STEPS_RANGE[1] + 1)),
+}
+
+
+def settle(name: str, value, fallback):
+    """``value`` if it is valid for setting ``name``, else the nearest valid value (``fallback`` when
+    there is none), with a message saying what was wrong and what is used instead."""
+    label, valid = SETTINGS[name]
+    if value in valid and type(value) is type(fallback):
+        return value, None
+    if isinstance(valid, range):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            settled = min(max(round(value), valid.start), valid[-1])
+            return settled, f"{label} must be a whole number from {valid.start} to {valid[-1]}; got {value!r}, so " \
+                            f"{settled} is used."
+    elif name.startswith("lr_"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+            settled = min(valid, key=lambda rate: abs(math.log(rate / value)))
+            return settled, f"{label} {value:g} is not on the ladder ({valid[0]:g} to {valid[-1]:g}, 1-2-5 steps); " \
+                            f"the nearest rung, {settled:g}, is used."
+    elif isinstance(valid[0], int) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        settled = min(valid, key=lambda choice: abs(choice - value))
+        return settled, f"{label} must be one of {', '.join(map(str, valid))}; got {value!r}, so {settled} is used."
+    if isinstance(valid, range):
+        wanted = f"a whole number from {valid.start} to {valid[-1]}"
+    else:
+        wanted = "one of " + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in valid)
+    return fallback, f"{label} must be {wanted}; got {value!r}, so {fallback!r} is used."
+
+
+# Settings that can change while a model trains (they only reach the optimizers and the step);
+# every other setting needs a new model.
+LIVE_SETTINGS = ("lr_g", "lr_d", "d_steps")
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    config: LabConfig
+    explanation: str  # one line: what to watch for
+
+
+PRESETS: dict[str, Preset] = {
+    "balanced": Preset(
+        "Balanced (the default)", LabConfig(),
+        "Two small networks learning at the same rate: the purple points spread out along the noise grid and "
+        "cover all 8 modes of the ring, usually within 1,000 to 2,000 steps."),
+    "collapse": Preset(
+        "Mode collapse: G learns 10x faster than D", LabConfig(lr_g=1e-3, lr_d=1e-4),
+        "D learns so slowly that its verdict stays almost flat. G gathers all its points into one clump and "
+        "drags it towards whatever D likes best at the moment: the clump wanders from mode to mode and never "
+        "spreads out."),
+    "strong_d": Preset(
+        "D too strong: 5 D steps per G step, 50x the rate", LabConfig(d_steps=5, lr_d=5e-3, lr_g=1e-4),
+        "D paints purple exactly where G's points are and green everywhere else: D(x) goes to about 0.9 and "
+        "D(G(z)) to about 0.1. G, crawling at its small rate, nudges its clump and D repaints around it at once."),
+    "tiny_g": Preset(
+        "Tiny generator: 4 hidden units", LabConfig(g_hidden=4, g_depth=1),
+        "With 4 ReLU units G's output is made of a few flat pieces: it can only lay its points along a bent "
+        "line, so it reaches one or two modes and strings points across the gaps. D has room to spare and wins."),
+}
+DEFAULT_PRESET = "balanced"
+
+
+# --------------------------------------------------------------------------------------------
+# What a page draws
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Canvas:
+    """The layers of the lab's picture at one step. Coordinates are data space, tensors on the CPU."""
+
+    step: int
+    span: float  # the canvas shows [-span, span]^2
+    real: torch.Tensor  # (N, 2) training points
+    generated: torch.Tensor  # (N, 2) G(z) for a fixed noise sample, the same z at every step
+    surface_axis: torch.Tensor  # (S,) grid coordinates, the same for x and y
+    surface: torch.Tensor  # (S, S) D's verdict in [0, 1] at (x=axis[j], y=axis[i]); 1 = "real"
+    surface_meaning: str  # what ``surface`` is, in words
+    noise_lines: torch.Tensor  # (L, P, 2) G's image of L straight lines of the noise grid
+    noise_plane: str  # which plane of the noise space the lines come from, in words
+    arrows_from: torch.Tensor  # (A, 2) generated points...
+    arrows_to: torch.Tensor  # (A, 2) ...and where G's loss gradient pushes them (scaled for display)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """How well the generated points match the data: ``modes`` for the ring and the grid, which
+    have modes to count; ``support`` (precision and recall) for the moons and the spiral."""
+
+    modes: ModeCoverage | None
+    support: SupportCoverage | None
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    kind: str  # "too_early", "d_wins", "mode_collapse", "mode_hopping", "off_mode", "converged", "learning"
+    title: str
+    explanation: str
+
+
+def mode_radius(dataset: Dataset) -> float:
+    """Near a mode: within 3 standard deviations of its centre (98.9% of a 2-D Gaussian's mass)."""
+    return 3 * dataset.mode_std
+
+
+SUPPORT_RADIUS = 0.15  # "near the data" for moons and spiral: 3 x the ring's mode std, same scale
+
+
+def canvas_span(dataset: Dataset) -> float:
+    """Half the side of the square canvas: the data's extent plus a margin, at least 3."""
+    return max(3.0, math.ceil(1.25 * dataset.train_x.abs().max().item() * 2) / 2)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run torch in one CPU thread for the enclosed work, then restore the thread count.
+
+    torch's thread count is per calling thread (OpenMP's and MKL's thread-local settings), so this
+    does not slow down a training job running in another thread. Small matrix products gain nothing
+    from a second thread, and when the cores are busy (a class on one server) the threads spin
+    waiting for each other: measured on a loaded 2-core machine, a 256 x 128 x 128 matmul took
+    11.6 ms with two threads and 0.08 ms with one."""
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------------------------
+# The session object
+# --------------------------------------------------------------------------------------------
+
+class GANLab:
+    """One interactive 2-D GAN experiment. Not thread-safe: one page session drives it.
+
+    ``dataset`` may be passed in (a shared read-only copy; the lab only indexes it), else it is
+    generated from ``config.dataset``."""
+
+    def __init__(self, config: LabConfig, dataset: Dataset | None = None):
+        if dataset is not None and dataset.name != config.dataset:
+            raise ConfigError(f"the lab is set to {config.dataset}, but was given {dataset.name}")
+        self.dataset = (dataset if dataset is not None else load_dataset(config.dataset)).to("cpu")
+        self.config = config
+        self.span = canvas_span(self.dataset)
+        self.reset()
+
+    # --- building and resetting ---
+
+    def reset(self) -> None:
+        """A fresh model from the config's seed: the same seed gives the same start and the same run."""
+        config, spec, device = self.config, registry.family("gan"), torch.device("cpu")
+        self.model = registry.build_model(spec, config.model_config(), seed=config.seed)
+        self.model.train()
+        self.optimizers = registry.gan_adams(self.model, config.train_config(), device)
+        # One generator for everything random during training: real batches and G's noise.
+        self.generator = torch.Generator().manual_seed(config.seed + 1)
+        self.context = training.StepContext(device=device, generator=self.generator, optimizers=self.optimizers)
+        fixed = torch.Generator().manual_seed(config.seed + 2)
+        self.fixed_noise = torch.randn((SHOWN_POINTS, config.latent_dim), generator=fixed)  # (N, latent)
+        self.shown_real = self.dataset.train_x[:SHOWN_POINTS]  # (N, 2); the toys are already shuffled
+        self.step = 0  # actions taken: each D+G step, D-only step or G-only step counts one
+        self.d_updates = 0
+        self.g_updates = 0
+        self.train_seconds = 0.0  # wall clock spent inside training steps
+        self.history: list[dict] = []  # rows, see record()
+        self.history_stride = 1  # steps per history row (doubles each time the history is thinned)
+        self._pending: list[dict] = []  # rows not yet averaged into one history row
+        self.coverage_log: deque[tuple[int, frozenset[int]]] = deque(maxlen=40)  # (step, covered modes)
+        self.first_full_coverage: tuple[int, float] | None = None  # (step, train seconds)
+
+    def retune(self, **changes) -> None:
+        """Change learning rates or D steps without a new model (Adam keeps its moments).
+        Any other setting raises: it needs ``GANLab(new_config)``."""
+        others = sorted(set(changes) - set(LIVE_SETTINGS))
+        if others:
+            raise ConfigError(f"{', '.join(others)} can only change with a new model; live: {', '.join(LIVE_SETTINGS)}")
+        self.config = dataclasses.replace(self.config, **changes)  # validates
+        for group in self.optimizers["generator"].param_groups:
+            group["lr"] = self.config.lr_g
+        for group in self.optimizers["discriminator"].param_groups:
+            group["lr"] = self.config.lr_d
+        self.model.config = dataclasses.replace(self.model.config, d_steps=self.config.d_steps)  # gan_step reads it
+
+    # --- training ---
+
+    def real_batch(self) -> torch.Tensor:
+        """A batch of real points, drawn with replacement: (batch_size, 2) in data space."""
+        index = torch.randint(0, len(self.dataset.train_x), (self.config.batch_size,), generator=self.generator)
+        return self.dataset.train_x[index]
+
+    def train(self, steps: int, max_seconds: float | None = None) -> int:
+        """Up to ``steps`` D+G steps (``d_steps`` D updates, then one G update: training.gan_step),
+        stopping early after ``max_seconds`` of wall clock. Returns the steps taken. Raises
+        TrainingDiverged (with advice) if a loss becomes NaN or infinite."""
+        check_int("steps", steps, 0, 1_000_000)
+        began, done = time.monotonic(), 0
+        with one_thread():
+            while done < steps:
+                step_began = time.monotonic()
+                terms = training.gan_step(self.model, self.real_batch(), None, self.context)
+                self.d_updates += self.config.d_steps
+                self.g_updates += 1
+                done += 1
+                self._after_step(terms, step_began)
+                if max_seconds is not None and time.monotonic() - began >= max_seconds:
+                    break
+        return done
+
+    def step_discriminator(self) -> dict[str, float]:
+        """One update of D alone (training.discriminator_step): G does not move."""
+        began = time.monotonic()
+        with one_thread():
+            terms = training.discriminator_step(self.model, self.model.to_model_space(self.real_batch()), self.context)
+            self.d_updates += 1
+            return self._after_step(terms, began)
+
+    def step_generator(self) -> dict[str, float]:
+        """One update of G alone (training.generator_step) through the current, frozen D."""
+        began = time.monotonic()
+        with one_thread():
+            terms = training.generator_step(self.model, self.config.batch_size, self.context)
+            self.g_updates += 1
+            return self._after_step(terms, began)
+
+    def _after_step(self, terms: dict[str, torch.Tensor], began: float) -> dict[str, float]:
+        values = dict(zip(terms, torch.stack(list(terms.values())).float().tolist()))
+        bad = [name for name, value in values.items() if not math.isfinite(value)]
+        if bad:
+            raise TrainingDiverged(
+                f"training diverged at step {self.step + 1}: {', '.join(bad)} became NaN or infinite. "
+                "Lower the learning rates (a step or two down the ladder) and press Reset.")
+        self.step += 1
+        row = {"step": self.step, **values}
+        if self.step % COVERAGE_EVERY == 0 and self.dataset.modes is not None:
+            row["modes"] = self._measure_modes()
+        self.train_seconds += time.monotonic() - began
+        row["seconds"] = self.train_seconds
+        self.record(row)
+        return values
+
+    def _measure_modes(self) -> int:
+        coverage = mode_coverage(self.generate(), self.dataset.modes, mode_radius(self.dataset))
+        covered = frozenset(i for i, c in enumerate(coverage.covered) if c)
+        self.coverage_log.append((self.step, covered))
+        if self.first_full_coverage is None and coverage.modes_covered == coverage.modes:
+            self.first_full_coverage = (self.step, self.train_seconds)
+        return coverage.modes_covered
+
+    def record(self, row: dict) -> None:
+        """Keep a bounded history: rows of ``history_stride`` steps averaged. When it reaches
+        MAX_HISTORY rows, neighbouring rows are averaged in pairs and the stride doubles, so the
+        whole run stays on the chart at an even resolution. Missing terms (a D-only step has no
+        G loss) are None and do not enter averages."""
+        self._pending.append(row)
+        if len(self._pending) < self.history_stride:
+            return
+        self.history.append(average_rows(self._pending))
+        self._pending = []
+        if len(self.history) >= MAX_HISTORY:  # an even number: whole pairs, so every row spans the same steps
+            self.history = [average_rows(self.history[i:i + 2]) for i in range(0, len(self.history), 2)]
+            self.history_stride *= 2
+
+    # --- what a page shows ---
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z) in data space for the fixed noise sample (or ``z``): (N, 2)."""
+        with one_thread():
+            return self.model.decode(self.fixed_noise if z is None else z).float()
+
+    @torch.no_grad()
+    def verdict(self, points: torch.Tensor) -> torch.Tensor:
+        """D's verdict on points (N, 2), in [0, 1], 1 = "real". Non-saturating: sigmoid(logit), the
+        probability D gives to "real". Least squares: D's raw output (trained towards 1 on real,
+        0 on fake), clipped to [0, 1]."""
+        with one_thread():
+            output = self.model.discriminate(self.model.to_model_space(points)).float()
+        return output.clamp(0, 1) if self.config.loss == "least_squares" else torch.sigmoid(output)
+
+    def canvas(self) -> Canvas:
+        axis = torch.linspace(-self.span, self.span, SURFACE_CELLS)  # (S,)
+        gy, gx = torch.meshgrid(axis, axis, indexing="ij")  # (S, S) each; rows follow y
+        surface = self.verdict(torch.stack([gx.flatten(), gy.flatten()], dim=1)).reshape(SURFACE_CELLS, SURFACE_CELLS)
+        generated = self.generate()
+        lines, plane = self.noise_grid()
+        arrows_from, arrows_to = self.gradient_arrows(generated[:ARROWS])
+        meaning = ("D's output (trained towards 1 on real, 0 on fake), clipped to [0, 1]"
+                   if self.config.loss == "least_squares" else "D(x) = sigmoid(logit), the probability D gives to real")
+        return Canvas(step=self.step, span=self.span, real=self.shown_real, generated=generated,
+                      surface_axis=axis, surface=surface, surface_meaning=meaning, noise_lines=lines,
+                      noise_plane=plane, arrows_from=arrows_from, arrows_to=arrows_to)
+
+    def noise_grid(self) -> tuple[torch.Tensor, str]:
+        """G's image of straight lines in the noise space: (L, P, 2) and a description of the plane.
+
+        With 1 latent dimension: one line, z from -3 to 3. Otherwise, a 9 x 9 grid on [-2, 2]^2 in
+        the plane of z1 and z2 with every other dimension held at 0 (the mean of the noise)."""
+        dims, fine = self.config.latent_dim, torch.linspace(-2, 2, 41)  # (P,)
+        if dims == 1:
+            z = torch.linspace(-3, 3, 81).reshape(1, 81, 1)  # (1, P, 1)
+            plane = "the whole 1-D noise space, z from -3 to 3"
+        else:
+            ticks = torch.linspace(-2, 2, NOISE_TICKS)  # (T,)
+            u_lines = torch.stack([ticks.view(-1, 1).expand(-1, len(fine)), fine.expand(len(ticks), -1)], dim=2)
+            v_lines = u_lines.flip(2)  # the same lines with z1 and z2 swapped: (T, P, 2) each
+            plane2 = torch.cat([u_lines, v_lines])  # (2T, P, 2)
+            z = torch.zeros(*plane2.shape[:2], dims)  # (L, P, latent)
+            z[..., :2] = plane2
+            plane = ("the whole 2-D noise space, [-2, 2]^2" if dims == 2 else
+                     f"the plane of z1 and z2 in the {dims}-D noise space, the other {dims - 2} dimensions held at 0")
+        lines = self.generate(z.reshape(-1, dims)).reshape(*z.shape[:2], 2)  # (L, P, 2)
+        return lines, plane
+
+    def gradient_arrows(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where G's loss pushes each generated point: minus the gradient of the generator loss with
+        respect to the point (through the current D), scaled for display so that the 90th-percentile
+        push is 0.3 long, and capped at 0.5 (one outlier must not shrink every other arrow to a dot)."""
+        _, g_loss_fn = training.gan_loss_functions(self.model)
+        x = self.model.to_model_space(points.detach()).requires_grad_(True)  # (A, 2)
+        with torch.enable_grad(), one_thread():
+            (gradient,) = torch.autograd.grad(g_loss_fn(self.model.discriminate(x)), x)  # no weight grads
+        push = -gradient  # (A, 2)
+        length = push.norm(dim=1, keepdim=True)  # (A, 1)
+        typical = torch.quantile(length, 0.9)
+        if typical > 0:
+            scaled = (length * (0.3 / typical)).clamp(max=0.5)
+            push = push / length.clamp_min(1e-12) * scaled
+        return points, points + push
+
+    def quality(self) -> Quality:
+        """Mode coverage on ring and grid; precision and recall against the shown real points otherwise."""
+        generated = self.generate()
+        with one_thread():
+            if self.dataset.modes is not None:
+                return Quality(modes=mode_coverage(generated, self.dataset.modes, mode_radius(self.dataset)),
+                               support=None)
+            return Quality(modes=None, support=support_coverage(generated, self.shown_real, SUPPORT_RADIUS))
+
+    def diagnose(self, quality: Quality | None = None) -> Diagnosis:
+        """What the recent steps look like, in plain words (thresholds chosen for these toys)."""
+        return diagnose(self, quality or self.quality())
+
+
+def average_rows(rows: list[dict]) -> dict:
+    """One row from several: the last step and seconds, the mean of each term that is present."""
+    merged = {"step": rows[-1]["step"], "seconds": rows[-1]["seconds"]}
+    keys = [k for k in rows[0] if k not in merged] + [k for r in rows[1:] for k in r if k not in rows[0]]
+    for key in dict.fromkeys(keys):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        merged[key] = sum(values) / len(values) if values else None
+    return merged
+
+
+def recent(history: list[dict], key: str, steps: int = 200) -> list[float]:
+    """The values of ``key`` over (about) the last ``steps`` steps of the history."""
+    if not history:
+        return []
+    last = history[-1]["step"]
+    return [row[key] for row in history if row["step"] > last - steps and row.get(key) is not None]
+
+
+def diagnose(lab: GANLab, quality: Quality) -> Diagnosis:
+    if lab.step < 200:
+        return Diagnosis("too_early", "Just started",
+                         "Give it a few hundred steps: at first both networks are random, and D(x) and D(G(z)) "
+                         "both sit near 0.5.")
+    d_real, d_fake = recent(lab.history, "d_real"), recent(lab.history, "d_fake")
+    mean = lambda values: sum(values) / len(values) if values else 0.5  # noqa: E731
+    if mean(d_real) > 0.85 and mean(d_fake) < 0.15:
+        return Diagnosis("d_wins", "The discriminator is winning",
+                         f"D(x) is {mean(d_real):.2f} and D(G(z)) is {mean(d_fake):.2f}: D tells real from fake "
+                         "almost perfectly. G still gets a gradient from the non-saturating loss, but if D stays "
+                         "this far ahead G learns little. Slow D down (lower D learning rate, fewer D steps) or "
+                         "speed G up.")
+    modes = quality.modes
+    if modes is not None:
+        seen = set().union(*(covered for _, covered in lab.coverage_log)) if lab.coverage_log else set()
+        now = modes.modes_covered
+        if now <= modes.modes // 2 and len(seen) > now + 1 and lab.step >= 1000:
+            return Diagnosis("mode_hopping", "Mode collapse, hopping from mode to mode",
+                             f"G covers only {now} of {modes.modes} modes now, but has visited {len(seen)} of them "
+                             "in the last steps: it piles its points on one spot, D learns to reject that spot, and G "
+                             "jumps to another. The loss curves oscillate instead of settling.")
+        if now <= modes.modes // 2 and lab.step >= 1000:
+            return Diagnosis("mode_collapse", "Mode collapse",
+                             f"G's points cover only {now} of {modes.modes} modes. Every fake is near real data, so "
+                             "D has little to complain about, and nothing in G's loss asks it for variety.")
+        if now == modes.modes and modes.off_mode_fraction < 0.15:
+            return Diagnosis("converged", "All modes covered",
+                             f"Every mode has generated points nearby and only {modes.off_mode_fraction:.0%} of them "
+                             "fall between modes. D(x) and D(G(z)) near 0.5 mean D can no longer tell them apart.")
+        if modes.off_mode_fraction > 0.3:
+            return Diagnosis("off_mode", "Many points between the modes",
+                             f"{modes.off_mode_fraction:.0%} of G's points are far from every mode: G is still "
+                             "stretching its noise between blobs. Usually this shrinks with more steps.")
+    elif quality.support is not None:
+        support = quality.support
+        if support.precision > 0.9 and support.recall > 0.9:
+            return Diagnosis("converged", "The fakes cover the data",
+                             f"{support.precision:.0%} of the fakes lie on the data and {support.recall:.0%} of the "
+                             "real points have a fake nearby.")
+        if support.recall < 0.5 and support.precision > 0.7:
+            return Diagnosis("mode_collapse", "Part of the data is missing",
+                             f"The fakes sit on the data ({support.precision:.0%}) but reach only "
+                             f"{support.recall:.0%} of it: G has dropped whole stretches.")
+    return Diagnosis("learning", "Learning",
+                     "Neither player is far ahead. Watch the purple points follow the arrows towards the green ones.")

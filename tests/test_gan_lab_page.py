@@ -1,0 +1,164 @@
+"""The 2-D GAN lab page in AppTest: opens on the balanced preset, single steps move the canvas and
+the coverage, D only leaves G's points alone, Run trains and pauses itself, settings apply live or
+start a new model, and bad values in session state come back as plain messages."""
+
+import json
+import time
+
+import torch
+from streamlit.testing.v1 import AppTest
+
+from genmodels.gan_lab import PRESETS, GANLab, LabConfig
+
+from .conftest import app_on
+
+PAGE = "pages/gan_lab.py"
+
+
+def chart(app: AppTest, uirevision: str) -> dict:
+    """The plotly figure whose layout has this uirevision ("gan_lab": canvas; "gan_lab_curves")."""
+    for element in app.get("plotly_chart"):
+        figure = json.loads(element.proto.spec)
+        if figure["layout"].get("uirevision") == uirevision:
+            return figure
+    raise AssertionError(f"no chart with uirevision {uirevision!r}")
+
+
+def trace(figure: dict, name: str) -> str:
+    return json.dumps(next(t for t in figure["data"] if t.get("name") == name))
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def lab(app: AppTest) -> GANLab:
+    return app.session_state["gl_lab"]
+
+
+def submit(app: AppTest) -> AppTest:
+    next(b for b in app.button if b.label == "Apply").click()
+    return app.run()
+
+
+def test_opens_on_the_balanced_preset_with_an_untrained_model():
+    app = app_on(PAGE)
+    assert app.selectbox(key="gl_preset").value == "balanced"
+    assert lab(app).step == 0 and lab(app).config == PRESETS["balanced"].config
+    canvas = chart(app, "gan_lab")
+    assert {t["name"] for t in canvas["data"]} == {"D's verdict", "noise grid through G", "real data",
+                                                  "generated G(z)", "G's gradient"}
+    assert metrics(app)["Modes covered"] == "0 / 8"
+    assert any("No steps yet" in i.value for i in app.info)
+    assert any(e.label.startswith("How it works") for e in app.expander)
+
+
+def test_a_few_steps_move_the_points_and_draw_the_curves():
+    app = app_on(PAGE)
+    before = trace(chart(app, "gan_lab"), "generated G(z)")
+    for _ in range(3):
+        app.button(key="gl_step").click().run()
+    assert not app.exception
+    assert lab(app).step == 3 and lab(app).g_updates == 3
+    assert trace(chart(app, "gan_lab"), "generated G(z)") != before
+    curves = chart(app, "gan_lab_curves")
+    assert {"D loss", "G loss", "D(x)", "D(G(z))"} <= {t.get("name") for t in curves["data"]}
+    assert "D(x), real" in metrics(app) and "Modes covered" in metrics(app)
+    assert any("Step 3 (3 D updates, 3 G updates)" in c.value for c in app.caption)
+
+
+def test_d_only_repaints_ds_verdict_and_leaves_gs_points_alone():
+    app = app_on(PAGE)
+    canvas = chart(app, "gan_lab")
+    generator = [p.clone() for p in lab(app).model.generator.parameters()]
+    app.button(key="gl_step_d").click().run()
+    after = chart(app, "gan_lab")
+    assert trace(after, "generated G(z)") == trace(canvas, "generated G(z)")
+    assert trace(after, "D's verdict") != trace(canvas, "D's verdict")
+    assert all(torch.equal(a, b) for a, b in zip(generator, lab(app).model.generator.parameters()))
+    assert (lab(app).d_updates, lab(app).g_updates) == (1, 0)
+
+    app.button(key="gl_step_g").click().run()
+    moved = chart(app, "gan_lab")
+    assert trace(moved, "generated G(z)") != trace(after, "generated G(z)")
+    assert trace(moved, "D's verdict") == trace(after, "D's verdict")
+
+
+def test_run_trains_until_paused():
+    app = app_on(PAGE)
+    app.button(key="gl_run").click().run()  # sets running, reruns the app, and the live part trains
+    assert not app.exception
+    assert app.session_state["gl_running"] is True
+    assert lab(app).step > 0
+    assert app.button(key="gl_step").disabled
+    app.button(key="gl_pause").click().run()
+    assert app.session_state["gl_running"] is False
+    assert any("Paused at step" in i.value for i in app.info)
+    paused_at = lab(app).step
+    app.run()
+    assert lab(app).step == paused_at
+
+
+def test_a_run_pauses_itself_after_the_time_cap():
+    app = app_on(PAGE, gl_lab=GANLab(LabConfig()), gl_running=True, gl_run_started=time.monotonic() - 3600)
+    assert not app.exception
+    assert app.session_state["gl_running"] is False
+    assert any("Paused by itself after 2 minutes" in i.value for i in app.info)
+
+
+def test_out_of_range_settings_in_session_state_are_reported_and_replaced():
+    app = app_on(PAGE, gl_g_hidden=5000, gl_lr_d=3e-3, gl_dataset="toy-cube", gl_d_steps=0)
+    warnings = " ".join(w.value for w in app.warning)
+    assert "G width must be a whole number from 2 to 512; got 5000, so 512 is used." in warnings
+    assert "D learning rate 0.003 is not on the ladder" in warnings
+    assert "Dataset must be one of toy-ring, toy-grid, toy-moons, toy-spiral; got 'toy-cube'" in warnings
+    assert "D steps per G step must be a whole number from 1 to 10; got 0, so 1 is used." in warnings
+    assert app.number_input(key="gl_g_hidden").value == 512
+    assert app.select_slider(key="gl_lr_d").value == 2e-3
+    assert app.selectbox(key="gl_dataset").value == "toy-ring"
+
+
+def test_learning_rates_apply_to_the_running_model_and_other_settings_start_a_new_one():
+    app = app_on(PAGE)
+    app.button(key="gl_step").click().run()
+    app.button(key="gl_step").click().run()
+    model = lab(app).model
+    app.number_input(key="gl_d_steps").set_value(3)
+    app.select_slider(key="gl_lr_g").set_value(5e-4)
+    submit(app)
+    assert not app.exception
+    assert lab(app).model is model and lab(app).step == 2
+    assert lab(app).config.d_steps == 3 and lab(app).optimizers["generator"].param_groups[0]["lr"] == 5e-4
+    assert any("trains on from where it is" in i.value for i in app.info)
+
+    app.selectbox(key="gl_dataset").select("toy-spiral")
+    submit(app)
+    assert lab(app).step == 0 and lab(app).config.dataset == "toy-spiral"
+    assert lab(app).config.d_steps == 3  # the rest of the form carries over
+    assert "Data reached (recall)" in metrics(app) and "Modes covered" not in metrics(app)
+
+
+def test_picking_a_preset_starts_it_and_fills_the_form():
+    app = app_on(PAGE)
+    app.button(key="gl_step").click().run()
+    app.selectbox(key="gl_preset").select("strong_d").run()
+    assert not app.exception
+    assert lab(app).step == 0 and lab(app).config == PRESETS["strong_d"].config
+    assert app.number_input(key="gl_d_steps").value == 5
+    assert app.select_slider(key="gl_lr_g").value == 1e-4
+    assert any("D paints purple" in m.value for m in app.markdown)
+
+
+def test_the_layers_can_be_switched_off():
+    app = app_on(PAGE, gl_layers=["generated"])
+    assert [t["name"] for t in chart(app, "gan_lab")["data"]] == ["generated G(z)"]
+
+
+def test_a_diverged_model_says_what_to_do():
+    broken = GANLab(LabConfig())
+    with torch.no_grad():
+        next(broken.model.discriminator.parameters()).fill_(float("nan"))
+    app = app_on(PAGE, gl_lab=broken)
+    app.button(key="gl_step").click().run()
+    assert not app.exception
+    assert any("diverged" in e.value and "Lower the learning rates" in e.value for e in app.error)
