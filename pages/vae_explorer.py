@@ -12,7 +12,7 @@ from genmodels.errors import ImageRejected
 from genmodels.images import grid, prepare_image, strip
 from genmodels.models.vae import VAE
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
-from genmodels.ui.render import latent_scatter
+from genmodels.ui.render import latent_scatter, png_data_url
 from genmodels.ui.state import model_choices, pick_model, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
@@ -107,9 +107,20 @@ uploaded_codes = [(name, latent.encode_means(model, image[None])[0]) for name, i
 
 @st.fragment
 def explore() -> None:
-    """The map, the sliders and the decoded image: a slider move reruns only this part."""
+    """The map, the sliders and the decoded image: a slider move reruns only this part. The image
+    column is filled first and the picture travels inline, so it is on screen before the map's
+    figure is built and redrawn, which costs far more than the decode (BENCHMARKS.md)."""
     map_column, image_column = st.columns([3, 2])
     z1, z2 = st.session_state["vae_z1"], st.session_state["vae_z2"]
+    with image_column:
+        for slider, axis in (("vae_z1", "z1 (horizontal)"), ("vae_z2", "z2 (vertical)")):
+            st.slider(axis, -SPAN, SPAN, step=0.05, key=slider)
+            minus, plus = st.columns(2)
+            minus.button(f"- {NUDGE}", key=f"{slider}_minus", on_click=nudge, args=(slider, -NUDGE), width="stretch")
+            plus.button(f"+ {NUDGE}", key=f"{slider}_plus", on_click=nudge, args=(slider, NUDGE), width="stretch")
+        decoded = latent.decode(model, plane.point(z1, z2)[None])
+        st.image(png_data_url(grid(decoded, padding=0, scale=10)),
+                 caption=f"decoded from (z1, z2) = ({z1:.2f}, {z2:.2f})")
     with map_column:
         if has_test_set:
             extra = {}
@@ -123,14 +134,6 @@ def explore() -> None:
                        "Click anywhere to decode that point.")
         else:
             st.info(f"The test set of {info.dataset or 'this model'} is not available here, so there is no map.")
-    with image_column:
-        for slider, axis in (("vae_z1", "z1 (horizontal)"), ("vae_z2", "z2 (vertical)")):
-            st.slider(axis, -SPAN, SPAN, step=0.05, key=slider)
-            minus, plus = st.columns(2)
-            minus.button(f"- {NUDGE}", key=f"{slider}_minus", on_click=nudge, args=(slider, -NUDGE), width="stretch")
-            plus.button(f"+ {NUDGE}", key=f"{slider}_plus", on_click=nudge, args=(slider, NUDGE), width="stretch")
-        decoded = latent.decode(model, plane.point(z1, z2)[None])
-        st.image(grid(decoded, padding=0, scale=10), caption=f"decoded from (z1, z2) = ({z1:.2f}, {z2:.2f})")
 
 
 explore()

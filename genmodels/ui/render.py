@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -84,6 +87,15 @@ def job_status_line(view: JobView) -> str:
     return f"**{view.name}**: {view.message}"
 
 
+def png_data_url(picture) -> str:
+    """A PIL picture as a ``data:image/png`` URL, for ``st.image``: the picture travels inside the
+    page update itself, so the browser shows it without a second request to the server (which a
+    busy server answers late, after the browser has started a long redraw of a chart)."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def latent_scatter(coords, labels, class_names, current: tuple[float, float] | None, span: float,
                    extra: dict[str, tuple[float, float]] | None = None, prior: bool = True,
                    height: int = 520) -> go.Figure:
@@ -95,8 +107,9 @@ def latent_scatter(coords, labels, class_names, current: tuple[float, float] | N
     figure = go.Figure()
     steps = 25  # invisible click targets: a 25x25 lattice with markers big enough to tile the plane
     ticks = [-span + 2 * span * i / (steps - 1) for i in range(steps)]
-    figure.add_scatter(x=[u for _ in ticks for u in ticks], y=[v for v in ticks for _ in ticks], mode="markers",
-                       marker={"size": 22, "opacity": 0}, hoverinfo="none", showlegend=False, name="plane")
+    # WebGL like the codes: as 625 SVG markers the lattice made each redraw (every slider move) slow.
+    figure.add_scattergl(x=[u for _ in ticks for u in ticks], y=[v for v in ticks for _ in ticks], mode="markers",
+                         marker={"size": 22, "opacity": 0}, hoverinfo="none", showlegend=False, name="plane")
     for index, name in enumerate(class_names):
         members = (labels == index).nonzero().flatten()
         if len(members) == 0:
