@@ -453,6 +453,19 @@ class GANLab:
                                support=None)
             return Quality(modes=None, support=support_coverage(generated, self.shown_real, SUPPORT_RADIUS))
 
+    def recent_verdicts(self, steps: int = 200) -> tuple[float, float] | None:
+        """D's mean verdict on real and on fake points over the last ``steps`` steps, on the scale of
+        the canvas's surface (see ``verdict``), or None before any D step. The trainer logs
+        sigmoid(output) for both losses; for least squares this turns it back into D's output
+        (logit of the mean: exact for a constant output, close for a concentrated one)."""
+        real, fake = recent(self.history, "d_real", steps), recent(self.history, "d_fake", steps)
+        if not real or not fake:
+            return None
+        means = [sum(values) / len(values) for values in (real, fake)]
+        if self.config.loss == "least_squares":
+            means = [min(max(math.log(p / (1 - p)), 0.0), 1.0) if 0 < p < 1 else float(p >= 1) for p in means]
+        return means[0], means[1]
+
     def diagnose(self, quality: Quality | None = None) -> Diagnosis:
         """What the recent steps look like, in plain words (thresholds chosen for these toys)."""
         return diagnose(self, quality or self.quality())
@@ -481,11 +494,10 @@ def diagnose(lab: GANLab, quality: Quality) -> Diagnosis:
         return Diagnosis("too_early", "Just started",
                          "Give it a few hundred steps: at first both networks are random, and D(x) and D(G(z)) "
                          "both sit near 0.5.")
-    d_real, d_fake = recent(lab.history, "d_real"), recent(lab.history, "d_fake")
-    mean = lambda values: sum(values) / len(values) if values else 0.5  # noqa: E731
-    if mean(d_real) > 0.85 and mean(d_fake) < 0.15:
+    d_real, d_fake = lab.recent_verdicts() or (0.5, 0.5)
+    if d_real > 0.85 and d_fake < 0.15:
         return Diagnosis("d_wins", "The discriminator is winning",
-                         f"D(x) is {mean(d_real):.2f} and D(G(z)) is {mean(d_fake):.2f}: D tells real from fake "
+                         f"D(x) is {d_real:.2f} and D(G(z)) is {d_fake:.2f}: D tells real from fake "
                          "almost perfectly. G still gets a gradient from the non-saturating loss, but if D stays "
                          "this far ahead G learns little. Slow D down (lower D learning rate, fewer D steps) or "
                          "speed G up.")

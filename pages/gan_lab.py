@@ -1,7 +1,6 @@
 """2-D GAN lab: a generator and a discriminator play their game on a toy point cloud, step by step."""
 
 import inspect
-import time
 
 import streamlit as st
 
@@ -14,11 +13,14 @@ from genmodels.ui.state import shared_dataset
 
 LAB = "gl_lab"  # this session's GANLab
 RUNNING = "gl_running"  # True while Run is on
-RUN_STARTED = "gl_run_started"  # time.monotonic() when Run was pressed
+RUN_STARTED = "gl_run_started"  # the lab's train_seconds when Run was pressed
 NOTICE = "gl_notice"  # (kind, text) shown once: why a run paused, what Apply did
 TICK_SECONDS = 0.5  # while running, the live part reruns this often...
 TRAIN_SECONDS_PER_TICK = 0.3  # ...and trains for at most this long each time, so no rerun runs long
-MAX_RUN_SECONDS = 120  # a run pauses by itself after two minutes; Run goes on from there
+# A run pauses by itself after this much training (about 2.5 minutes on the clock), so a forgotten
+# tab does not keep a server core busy; Run goes on from there. Training happens only while the page
+# is open: leave it and the run waits.
+MAX_RUN_TRAIN_SECONDS = 90
 SPEEDS = (1, 5, 20, 100, 1000)  # steps per frame (capped by TRAIN_SECONDS_PER_TICK)
 
 st.title("2-D GAN lab")
@@ -125,7 +127,7 @@ def live() -> None:
         if run_column.button("Pause", key="gl_pause", type="primary", width="stretch"):
             stop_running("info", f"Paused at step {lab.step:,}.")
     elif run_column.button("Run", key="gl_run", type="primary", width="stretch"):
-        st.session_state[RUNNING], st.session_state[RUN_STARTED] = True, time.monotonic()
+        st.session_state[RUNNING], st.session_state[RUN_STARTED] = True, lab.train_seconds
         st.rerun()  # a full rerun registers this part with its timer
     one = step_column.button("One step", key="gl_step", disabled=running, width="stretch",
                              help="one D+G step: D steps updates of D, then one update of G")
@@ -141,8 +143,8 @@ def live() -> None:
                                             f"per frame, a frame every {TICK_SECONDS:g} s")
     try:
         if running:
-            if time.monotonic() - st.session_state.get(RUN_STARTED, 0.0) > MAX_RUN_SECONDS:
-                stop_running("info", f"Paused by itself after {MAX_RUN_SECONDS // 60} minutes, at step "
+            if lab.train_seconds - st.session_state.get(RUN_STARTED, 0.0) >= MAX_RUN_TRAIN_SECONDS:
+                stop_running("info", f"Paused by itself after {MAX_RUN_TRAIN_SECONDS} s of training, at step "
                                      f"{lab.step:,}. Press Run to go on.")
             lab.train(speed, max_seconds=TRAIN_SECONDS_PER_TICK)
         elif one:
@@ -174,6 +176,10 @@ def live() -> None:
         if lab.history:
             modes = None if lab.dataset.modes is None else len(lab.dataset.modes)
             st.plotly_chart(gan_lab_curves(lab.history, modes), key="gl_curves")
+            if lab.config.loss == "least_squares":
+                st.caption("With the least-squares loss D's output is not a probability: the curves show "
+                           "sigmoid(output), as the trainer logs it, so a draw sits at about 0.62 there. The "
+                           "numbers below and the background use D's output itself (0.5 at a draw).")
             if lab.history_stride > 1:
                 st.caption(f"Each point of the curves averages {lab.history_stride} steps (thin: raw, thick: "
                            "smoothed).")
@@ -200,11 +206,11 @@ def show_quality(lab: GANLab, quality: gan_lab.Quality) -> None:
                                "separate modes to count")
         columns[1].metric("Fakes on the data (precision)", f"{support.precision:.0%}",
                           help=f"generated points within {support.radius:g} of a real point")
-    recent_real, recent_fake = gan_lab.recent(lab.history, "d_real"), gan_lab.recent(lab.history, "d_fake")
-    if recent_real and recent_fake:
-        columns[2].metric("D(x), real", f"{sum(recent_real) / len(recent_real):.2f}",
+    verdicts = lab.recent_verdicts()
+    if verdicts is not None:
+        columns[2].metric("D(x), real", f"{verdicts[0]:.2f}",
                           help="D's mean verdict on real points over the last 200 steps; 1 = sure it is real")
-        columns[3].metric("D(G(z)), fake", f"{sum(recent_fake) / len(recent_fake):.2f}",
+        columns[3].metric("D(G(z)), fake", f"{verdicts[1]:.2f}",
                           help="D's mean verdict on G's points over the last 200 steps; 0.5 = D cannot tell")
     if lab.first_full_coverage is not None:
         step, seconds = lab.first_full_coverage

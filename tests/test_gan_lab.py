@@ -316,6 +316,18 @@ def test_diagnosis_names_a_winning_discriminator(ring):
     assert lab.diagnose().kind == "d_wins"
 
 
+def test_recent_verdicts_are_on_the_surfaces_scale(ring):
+    lab = lab_on(ring)
+    assert lab.recent_verdicts() is None
+    sigmoid = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731  (what the trainer logs for both losses)
+    rows = [{"step": s, "seconds": 0.0, "d_real": sigmoid(1.0), "d_fake": sigmoid(0.0)} for s in range(1, 11)]
+    lab.history = rows
+    assert lab.recent_verdicts() == pytest.approx((sigmoid(1.0), 0.5))
+    squares = lab_on(ring, loss="least_squares")
+    squares.history = rows
+    assert squares.recent_verdicts() == pytest.approx((1.0, 0.0))  # D's raw output: 1 on real, 0 on fake
+
+
 def test_the_default_preset_covers_the_ring_and_the_collapse_preset_does_not():
     """The lesson's promise, on the real ring: seconds of CPU each (see the README for timings)."""
     ring = data.toy("toy-ring")

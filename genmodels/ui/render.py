@@ -187,8 +187,8 @@ def gan_lab_canvas(canvas, layers, height: int = 560) -> go.Figure:
                            marker={"symbol": "arrow", "angleref": "previous", "size": sizes, "color": "#40004b"})
     span = canvas.span
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="gan_lab",
-                         xaxis={"range": [-span, span], "zeroline": False},
-                         yaxis={"range": [-span, span], "scaleanchor": "x", "zeroline": False},
+                         xaxis={"range": [-span, span], "zeroline": False, "constrain": "domain"},
+                         yaxis={"range": [-span, span], "scaleanchor": "x", "zeroline": False, "constrain": "domain"},
                          legend={"orientation": "h", "y": -0.06, "itemsizing": "constant"},
                          plot_bgcolor="white")
     return figure
