@@ -12,7 +12,7 @@ from genmodels.errors import ImageRejected
 from genmodels.images import grid, prepare_image, strip
 from genmodels.models.vae import VAE
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
-from genmodels.ui.render import latent_scatter, png_data_url
+from genmodels.ui.render import code_map_picture, latent_scatter, png_data_url
 from genmodels.ui.state import model_choices, pick_model, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
@@ -187,16 +187,17 @@ with st.expander("How it works: the ELBO, the reparameterisation trick and the K
         twin = twins[0]
         twin_codes, _, _ = encoded_test_set(twin.model, model_key(twin), info.dataset)
         twin_span = float(twin_codes[:MAP_POINTS].abs().max().ceil())
-        st.markdown(f"**Side by side**: this VAE and the plain autoencoder *{twin.label}*, same test images, "
-                    "each on its own code plane, then each plane decoded on a 12 x 12 grid.")
+        st.markdown(f"**Side by side**: this VAE and the plain autoencoder *{twin.label}*, same test images "
+                    "(coloured by class as in the map above), each on its own code plane, then each plane decoded "
+                    "on a 12 x 12 grid.")
         vae_side, ae_side = st.columns(2)
         with vae_side:
-            st.plotly_chart(latent_scatter(codes[:MAP_POINTS], test_labels[:MAP_POINTS], class_names, None, SPAN,
-                                           height=380), key="vae_twin_map")
+            st.image(code_map_picture(codes[:MAP_POINTS], test_labels[:MAP_POINTS], SPAN),
+                     caption=f"VAE: codes on [-{SPAN:g}, {SPAN:g}]^2, circles at 1 and 2 sigma of the prior")
             st.image(grid_picture(model, key, plane, plane_key, 12, 3.0, "even"), caption="VAE: decodes of [-3, 3]^2")
         with ae_side:
-            st.plotly_chart(latent_scatter(twin_codes[:MAP_POINTS], test_labels[:MAP_POINTS], class_names, None,
-                                           twin_span, prior=False, height=380), key="vae_twin_ae_map")
+            st.image(code_map_picture(twin_codes[:MAP_POINTS], test_labels[:MAP_POINTS], twin_span, prior=False),
+                     caption=f"autoencoder: codes on [-{twin_span:g}, {twin_span:g}]^2")
             st.image(grid_picture(twin.model, model_key(twin), latent.axis_plane(2), ("axes", 0, 1, -1), 12,
                                   twin_span, "even"),
                      caption=f"autoencoder: decodes of [-{twin_span:g}, {twin_span:g}]^2; the gaps decode to mush")

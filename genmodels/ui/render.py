@@ -134,6 +134,36 @@ def latent_scatter(coords, labels, class_names, current: tuple[float, float] | N
     return figure
 
 
+# Plotly's default colours in class order, so that a code-map picture matches the interactive map.
+CLASS_COLOURS = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880",
+                 "#FF97FF", "#FECB52")
+
+
+def code_map_picture(coords, labels, span: float, prior: bool = True, size: int = 380):
+    """Codes (N, 2) as dots on the square [-span, span]^2, one colour per class as in the
+    interactive map, with the axes through the origin and (``prior``) the 1- and 2-sigma circles:
+    a picture rather than a chart, for maps that are only looked at (each Plotly chart costs the
+    browser far more to draw, which made switching to the page slow)."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(picture)
+    scale = (size - 1) / (2 * span)  # pixels per latent unit
+
+    def pixel(u: float, v: float) -> tuple[float, float]:  # latent (u, v) -> image (x right, y down)
+        return (u + span) * scale, (span - v) * scale
+
+    draw.rectangle([0, 0, size - 1, size - 1], outline=(190, 190, 190))
+    draw.line([pixel(-span, 0), pixel(span, 0)], fill=(215, 215, 215))
+    draw.line([pixel(0, -span), pixel(0, span)], fill=(215, 215, 215))
+    for radius in (1, 2) if prior else ():
+        draw.ellipse([pixel(-radius, radius), pixel(radius, -radius)], outline=(150, 150, 150))
+    for (u, v), label in zip(coords.tolist(), labels.tolist()):
+        x, y = pixel(u, v)
+        draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=CLASS_COLOURS[label % len(CLASS_COLOURS)])
+    return picture
+
+
 # --------------------------------------------------------------------------------------------
 # The 2-D GAN lab: one canvas of layers, and the curves beside it
 # --------------------------------------------------------------------------------------------
