@@ -435,9 +435,14 @@ def worker(job: dict) -> dict:
 
     warm = WARM_UP_STEPS[case.family]
     if side == "ours":
-        run_ours(case, device, max_steps=warm, evaluate=False)
+        from genmodels.data import load_dataset
+        from genmodels.training import resolve_device
+
+        dataset = load_dataset("fashion-mnist", resolve_device(device))  # one copy for both runs
+        run_ours(case, device, max_steps=warm, evaluate=False, dataset=dataset)
         result = run_ours(case, device, epochs=job.get("epochs", 1), max_steps=job.get("steps", 0),
-                          evaluate=not job.get("steps"), compile_mode=job.get("compile_mode", "none"))
+                          evaluate=not job.get("steps"), compile_mode=job.get("compile_mode", "none"),
+                          dataset=dataset)
     else:
         run_classic(case, root, device, max_steps=warm, evaluate=False)
         result = run_classic(case, root, device, epochs=job.get("epochs", 1), max_steps=job.get("steps", 0),
@@ -584,8 +589,8 @@ def format_row(row: Row) -> str:
     v, title = row.values, CASES[row.case].title
     if row.kind in ("case", "compiled"):
         label = f"{title}{' (compiled)' if row.kind == 'compiled' else ''}, {v['length']}"
-        text = (f"{label:52} ours {v['ours_images_per_second']:>9,} img/s  classic "
-                f"{v['classic_images_per_second']:>8,} img/s  {v['speedup']:>6.2f}x")
+        text = (f"{label:52} ours {v['ours_images_per_second']:>9,} img/s ({v['ours_train_seconds']:.2f} s)  "
+                f"classic {v['classic_images_per_second']:>8,} img/s  {v['speedup']:>6.2f}x")
         if "ours_test_loss" in v:
             text += (f"  {CASES[row.case].metric}: ours {v['ours_test_loss']:.2f}, classic "
                      f"{v['classic_test_loss']:.2f} ({100 * v['loss_difference']:+.2f}%)")
