@@ -26,6 +26,7 @@ pages = {
     "Learn": [st.Page("pages/autoencoders.py", title="Autoencoders"),
               st.Page("pages/denoising.py", title="Denoising lab"),
               st.Page("pages/vae_explorer.py", title="VAE latent explorer"),
+              st.Page("pages/gan_studio.py", title="GAN studio"),
               st.Page("pages/gan_lab.py", title="2-D GAN lab")],
     "Build": [st.Page("pages/train.py", title="Train"), st.Page("pages/models.py", title="Models")],
 }

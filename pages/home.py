@@ -20,11 +20,13 @@ st.markdown(
     "your own pictures.\n"
     "3. **VAE latent explorer**: walk a 2-D latent space with sliders and clicks; every point "
     "decodes to an image.\n"
-    "4. **2-D GAN lab**: watch a generator and a discriminator play their game on a ring of points, "
+    "4. **GAN studio**: samples from a shipped DCGAN, a sample-quality score with its floor, and a GAN "
+    "trained live beside its curves, with failures to reproduce on purpose.\n"
+    "5. **2-D GAN lab**: watch a generator and a discriminator play their game on a ring of points, "
     "step by step, and make the generator collapse onto one mode on purpose.\n"
-    "5. **Train**: train any family live and watch its loss curves; the model is then usable on "
+    "6. **Train**: train any family live and watch its loss curves; the model is then usable on "
     "every lesson page. Training runs in the background, so you can keep exploring.\n"
-    "6. **Models**: every model at hand, with downloads, uploads, comparisons and the code to "
+    "7. **Models**: every model at hand, with downloads, uploads, comparisons and the code to "
     "reproduce it."
 )
 st.subheader("The model families")

@@ -1,0 +1,87 @@
+"""The GAN studio in AppTest: the shipped DCGAN's samples, interpolation, nearest training images and
+sample quality; a finished run's timeline of snapshots; presets loading their settings."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from genmodels import registry
+from genmodels.jobs import TrainingJob
+from genmodels.training import TrainConfig
+
+from .conftest import app_on, tiny_config
+
+PAGE = "pages/gan_studio.py"
+
+
+def captions(app: AppTest) -> list[str]:
+    return [str(image.proto) for image in app.get("image")]
+
+
+def sample_grid(app: AppTest) -> str:
+    return next(c for c in captions(app) if "samples from noise seed" in c)
+
+
+def test_opens_on_the_shipped_dcgan_with_samples_interpolation_and_nearest_images():
+    app = app_on(PAGE)
+    assert app.selectbox(key="gan_model").value == "dcgan-fashion (shipped)"
+    before = sample_grid(app)
+    app.number_input(key="gan_seed").set_value(7).run()
+    assert not app.exception
+    assert sample_grid(app) != before and "noise seed 7" in sample_grid(app)
+    assert any("for t from 0 to 1 in 10 steps" in c for c in captions(app))
+    assert any("the nearest training image" in c for c in captions(app))
+    assert any("from its nearest training image" in m.value for m in app.markdown)
+
+
+def test_sample_quality_is_measured_against_the_floor():
+    app = app_on(PAGE)
+    assert any("Frechet distance" in m.value and "floor" in m.value for m in app.markdown)  # stored with the model
+    app.button(key="gan_measure").click().run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert float(metrics["Frechet distance"]) > float(metrics["Floor (real vs real)"]) > 0
+    assert " of 10" in metrics["Classes in use"]
+
+
+@pytest.fixture(scope="module")
+def finished_gan_job(sprites_small):
+    spec = registry.family("dcgan")
+    model = registry.build_model(spec, tiny_config("dcgan", sprites_small))
+    config = TrainConfig(epochs=1, max_steps=12, batch_size=32, lr=2e-4, log_every=2, snapshot_every=3,
+                         snapshot_count=8)
+    job = TrainingJob(spec, model, sprites_small, config, name="tiny-dcgan").start()
+    assert job.wait(120) and job.view().state == "finished"
+    return job
+
+
+def test_a_runs_timeline_slider_selects_its_stored_sample_grids(finished_gan_job):
+    app = app_on(PAGE, genlab_job=finished_gan_job)
+    snapshots = finished_gan_job.view().snapshots
+    assert len(snapshots) >= 3
+    timeline = app.slider(key="gan_timeline")
+    assert timeline.value == len(snapshots)  # follows the newest
+    assert any(f"fixed noise, step {snapshots[-1].step}" in c for c in captions(app))
+    timeline.set_value(1).run()
+    assert not app.exception
+    assert any(f"fixed noise, step {snapshots[0].step}" in c for c in captions(app))
+    assert len(app.get("plotly_chart")) >= 2  # the losses and D's outputs
+    assert "tiny-dcgan (this session)" in app.selectbox(key="gan_model").options  # kept when it finished
+
+
+def test_a_failure_preset_loads_its_settings_and_starts_a_run():
+    app = app_on(PAGE)
+    app.selectbox(key="gan_preset").select("Failure: unbalanced learning rates").run()
+    preset = list(app.selectbox(key="gan_preset").options).index("Failure: unbalanced learning rates")
+    assert app.select_slider(key=f"gan_lr_g_{preset}").value == 2e-5
+    assert app.select_slider(key=f"gan_lr_d_{preset}").value == 2e-3
+    app.number_input(key=f"gan_epochs_{preset}").set_value(1)
+    app.button(key="FormSubmitter:gan_form-Start training").click().run()
+    assert not app.exception
+    job = app.session_state["genlab_job"]
+    try:
+        assert job.config.lr == 2e-5 and job.config.lr_discriminator == 2e-3 and job.spec.name == "dcgan"
+        app.button(key="FormSubmitter:gan_form-Start training").click().run()
+        assert any("already training" in w.value for w in app.warning)
+    finally:
+        job.stop()
+        assert job.wait(60)
