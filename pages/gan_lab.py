@@ -1,6 +1,7 @@
 """2-D GAN lab: a generator and a discriminator play their game on a toy point cloud, step by step."""
 
 import inspect
+import time
 
 import streamlit as st
 
@@ -8,6 +9,7 @@ from genmodels import gan_lab, losses, training
 from genmodels.data import DATASETS
 from genmodels.errors import ConfigError, TrainingDiverged
 from genmodels.gan_lab import LIVE_SETTINGS, PRESETS, SETTINGS, GANLab, LabConfig
+from genmodels.models.gan import GAN_LOSSES
 from genmodels.ui.render import GAN_LAB_LAYERS, gan_lab_canvas, gan_lab_curves
 from genmodels.ui.state import shared_dataset
 
@@ -15,9 +17,13 @@ LAB = "gl_lab"  # this session's GANLab
 RUNNING = "gl_running"  # True while Run is on
 RUN_STARTED = "gl_run_started"  # the lab's train_seconds when Run was pressed
 NOTICE = "gl_notice"  # (kind, text) shown once: why a run paused, what Apply did
-TICK_SECONDS = 0.5  # while running, the live part reruns this often...
-TRAIN_SECONDS_PER_TICK = 0.3  # ...and trains for at most this long each time, so no rerun runs long
-# A run pauses by itself after this much training (about 2.5 minutes on the clock), so a forgotten
+LAST_FRAME = "gl_last_frame"  # time.monotonic() when the last running frame was drawn
+TICK_SECONDS = 0.8  # while running, the browser asks for a frame this often...
+# ...and each frame first trains for about 60% of the time since the last one, within these bounds:
+# when the browser draws slowly (a busy machine), frames come less often and each trains longer, so
+# training keeps its share of the clock, and no rerun ever runs long.
+TRAIN_SECONDS_PER_TICK = (0.2, 1.0)
+# A run pauses by itself after this much training (two minutes or more on the clock), so a forgotten
 # tab does not keep a server core busy; Run goes on from there. Training happens only while the page
 # is open: leave it and the run waits.
 MAX_RUN_TRAIN_SECONDS = 90
@@ -48,46 +54,56 @@ if LAB not in st.session_state:
     new_lab(PRESETS[gan_lab.DEFAULT_PRESET].config)
 lab: GANLab = st.session_state[LAB]
 
-st.session_state.setdefault("gl_preset", st.session_state.get("gl_preset_chosen", gan_lab.DEFAULT_PRESET))
+# Every widget gets its default from the state it shows (the chosen preset, the model's config), so
+# that wherever the browser falls back to a widget's default, the default is the truth.
+chosen = st.session_state.get("gl_preset_chosen", gan_lab.DEFAULT_PRESET)
 preset_column, explanation_column = st.columns([1, 2])
-preset = preset_column.selectbox("Preset", list(PRESETS), format_func=lambda key: PRESETS[key].title,
-                                 key="gl_preset", on_change=apply_preset)
+preset = preset_column.selectbox("Preset", list(PRESETS), index=list(PRESETS).index(chosen),
+                                 format_func=lambda key: PRESETS[key].title, key="gl_preset", on_change=apply_preset)
 explanation_column.markdown(f"**What to watch for:** {PRESETS[preset].explanation}")
 if lab.config != PRESETS[preset].config:
     explanation_column.caption("(Your settings differ from the preset's.)")
 
-# --- settings: the form starts from the running model's config; values out of range are reported ---
+# --- settings: the form shows the running model's config; values out of range are reported ---
 for name in SETTINGS:
-    key = f"gl_{name}"
-    current = getattr(lab.config, name)
-    if key not in st.session_state:
-        st.session_state[key] = current
-    else:
-        value, problem = gan_lab.settle(name, st.session_state[key], current)
+    if f"gl_{name}" in st.session_state:
+        value, problem = gan_lab.settle(name, st.session_state[f"gl_{name}"], getattr(lab.config, name))
         if problem:
-            st.session_state[key] = value
+            st.session_state[f"gl_{name}"] = value
             st.warning(problem)
+
+
+def choice(column, name: str, options, **kwargs):
+    """A selectbox for setting ``name``, starting on the model's current value."""
+    current = getattr(lab.config, name)
+    return column.selectbox(SETTINGS[name][0], options, index=list(options).index(current), key=f"gl_{name}",
+                            **kwargs)
+
+
+def number(column, name: str, low: int, high: int, **kwargs):
+    """A number input for setting ``name``, starting on the model's current value."""
+    return column.number_input(SETTINGS[name][0], low, high, getattr(lab.config, name), key=f"gl_{name}",
+                               **kwargs)
+
 
 with st.expander("Settings: data, networks, learning rates"), st.form("gl_settings", border=False):
     data_column, net_column, rate_column = st.columns(3)
-    data_column.selectbox("Dataset", gan_lab.TOY_DATASETS, key="gl_dataset",
-                          format_func=lambda name: f"{name}: {DATASETS[name].description}")
-    data_column.selectbox("Loss", SETTINGS["loss"][1], key="gl_loss",
-                          format_func=lambda name: name.replace("_", "-"),
-                          help="non-saturating: the original GAN with G maximising log D(G(z)); least-squares: "
-                               "LSGAN (Mao et al. 2017), squared distances to the targets 1 (real) and 0 (fake)")
-    data_column.number_input("Noise dimensions", *gan_lab.LATENT_RANGE, key="gl_latent_dim",
-                             help="z ~ N(0, I) of this many dimensions is G's input")
-    data_column.number_input("Seed", *gan_lab.SEED_RANGE, key="gl_seed",
-                             help="the same seed and settings give the same run, step for step")
-    net_column.number_input("G width (units per hidden layer)", *gan_lab.WIDTH_RANGE, step=8, key="gl_g_hidden")
-    net_column.number_input("G depth (hidden layers)", *gan_lab.DEPTH_RANGE, key="gl_g_depth")
-    net_column.number_input("D width (units per hidden layer)", *gan_lab.WIDTH_RANGE, step=8, key="gl_d_hidden")
-    net_column.number_input("D depth (hidden layers)", *gan_lab.DEPTH_RANGE, key="gl_d_depth")
-    rate_column.select_slider("G learning rate", gan_lab.LEARNING_RATES, key="gl_lr_g", format_func=lambda v: f"{v:g}")
-    rate_column.select_slider("D learning rate", gan_lab.LEARNING_RATES, key="gl_lr_d", format_func=lambda v: f"{v:g}")
-    rate_column.number_input("D steps per G step", *gan_lab.D_STEPS_RANGE, key="gl_d_steps")
-    rate_column.selectbox("Batch size", gan_lab.BATCH_SIZES, key="gl_batch_size")
+    choice(data_column, "dataset", gan_lab.TOY_DATASETS,
+           format_func=lambda name: f"{name}: {DATASETS[name].description}")
+    choice(data_column, "loss", GAN_LOSSES, format_func=lambda name: name.replace("_", "-"),
+           help="non-saturating: the original GAN with G maximising log D(G(z)); least-squares: LSGAN (Mao et al. "
+                "2017), squared distances to the targets 1 (real) and 0 (fake)")
+    number(data_column, "latent_dim", *gan_lab.LATENT_RANGE, help="z ~ N(0, I) of this many dimensions is G's input")
+    number(data_column, "seed", *gan_lab.SEED_RANGE, help="the same seed and settings give the same run, step for step")
+    number(net_column, "g_hidden", *gan_lab.WIDTH_RANGE, step=8, help="units per hidden layer")
+    number(net_column, "g_depth", *gan_lab.DEPTH_RANGE, help="hidden layers")
+    number(net_column, "d_hidden", *gan_lab.WIDTH_RANGE, step=8, help="units per hidden layer")
+    number(net_column, "d_depth", *gan_lab.DEPTH_RANGE, help="hidden layers")
+    rate = {"format_func": lambda v: f"{v:g}", "help": "a log ladder: 1, 2, 5 per decade"}
+    choice(rate_column, "lr_g", gan_lab.LEARNING_RATES, **rate)
+    choice(rate_column, "lr_d", gan_lab.LEARNING_RATES, **rate)
+    number(rate_column, "d_steps", *gan_lab.D_STEPS_RANGE)
+    choice(rate_column, "batch_size", gan_lab.BATCH_SIZES)
     st.caption("Learning rates and D steps change the running model; any other change starts a new one.")
     applied = st.form_submit_button("Apply", type="primary")
 
@@ -110,65 +126,87 @@ if applied:
             st.session_state[NOTICE] = ("info", "New model with these settings.")
 
 
+def start_run() -> None:
+    st.session_state[RUNNING] = True
+    st.session_state[RUN_STARTED] = st.session_state[LAB].train_seconds
+    st.session_state[LAST_FRAME] = time.monotonic()
+
+
+def pause_run() -> None:
+    st.session_state[RUNNING] = False
+    st.session_state[NOTICE] = ("info", f"Paused at step {st.session_state[LAB].step:,}.")
+
+
+def reset_lab() -> None:
+    st.session_state[LAB].reset()
+    st.session_state[RUNNING] = False
+    st.session_state[NOTICE] = ("info", "Reset: a fresh model from the same settings and seed.")
+
+
+# --- the controls: outside the live part, so they stay put (and clickable) while it redraws; a click
+# reruns the whole page, which also starts or stops the live part's timer ---
+running = st.session_state.get(RUNNING, False)
+run_column, step_column, d_column, g_column, reset_column, speed_column = st.columns([1, 1, 1, 1, 1, 3])
+if running:
+    run_column.button("Pause", key="gl_pause", type="primary", width="stretch", on_click=pause_run)
+else:
+    run_column.button("Run", key="gl_run", type="primary", width="stretch", on_click=start_run)
+one = step_column.button("One step", key="gl_step", disabled=running, width="stretch",
+                         help="one D+G step: D steps updates of D, then one update of G")
+d_only = d_column.button("D only", key="gl_step_d", disabled=running, width="stretch",
+                         help="one update of the discriminator; G stays as it is")
+g_only = g_column.button("G only", key="gl_step_g", disabled=running, width="stretch",
+                         help="one update of the generator through the current D; D stays as it is")
+reset_column.button("Reset", key="gl_reset", width="stretch", help="a fresh model from the same settings",
+                    on_click=reset_lab)
+speed_column.select_slider("Steps per frame", SPEEDS, value=SPEEDS[-1], key="gl_speed",
+                           help=f"while running; at most {TRAIN_SECONDS_PER_TICK[1]:g} s of training per frame, "
+                                f"a frame every {TICK_SECONDS:g} s or so")
+st.pills("Layers", GAN_LAB_LAYERS, selection_mode="multi", default=list(GAN_LAB_LAYERS), key="gl_layers")
+try:
+    if one:
+        lab.train(1)
+    elif d_only:
+        lab.step_discriminator()
+    elif g_only:
+        lab.step_generator()
+except TrainingDiverged as error:
+    st.error(str(error))
+
+
 def stop_running(kind: str, text: str) -> None:
     st.session_state[RUNNING] = False
     st.session_state[NOTICE] = (kind, text)
-    st.rerun()  # a full rerun, so that the live part stops polling
+    st.rerun()  # a full rerun, so that the live part stops its timer
 
 
-@st.fragment(run_every=TICK_SECONDS if st.session_state.get(RUNNING) else None)
+@st.fragment(run_every=TICK_SECONDS if running else None)
 def live() -> None:
-    """The controls, the canvas, the curves and the numbers. While running, this part reruns every
-    TICK_SECONDS and trains for at most TRAIN_SECONDS_PER_TICK first."""
+    """The canvas, the curves and the numbers. While running, this part reruns every TICK_SECONDS or
+    so and trains first (see TRAIN_SECONDS_PER_TICK). It holds no widgets: widgets redrawn on every
+    frame can miss a click."""
     lab: GANLab = st.session_state[LAB]
-    running = st.session_state.get(RUNNING, False)
-    run_column, step_column, d_column, g_column, reset_column, speed_column = st.columns([1, 1, 1, 1, 1, 3])
-    if running:
-        if run_column.button("Pause", key="gl_pause", type="primary", width="stretch"):
-            stop_running("info", f"Paused at step {lab.step:,}.")
-    elif run_column.button("Run", key="gl_run", type="primary", width="stretch"):
-        st.session_state[RUNNING], st.session_state[RUN_STARTED] = True, lab.train_seconds
-        st.rerun()  # a full rerun registers this part with its timer
-    one = step_column.button("One step", key="gl_step", disabled=running, width="stretch",
-                             help="one D+G step: D steps updates of D, then one update of G")
-    d_only = d_column.button("D only", key="gl_step_d", disabled=running, width="stretch",
-                             help="one update of the discriminator; G stays as it is")
-    g_only = g_column.button("G only", key="gl_step_g", disabled=running, width="stretch",
-                             help="one update of the generator through the current D; D stays as it is")
-    if reset_column.button("Reset", key="gl_reset", width="stretch", help="a fresh model from the same settings"):
-        lab.reset()
-        stop_running("info", "Reset: a fresh model from the same settings and seed.")
-    speed = speed_column.select_slider("Steps per frame", SPEEDS, value=SPEEDS[-1], key="gl_speed",
-                                       help=f"while running; at most {TRAIN_SECONDS_PER_TICK:g} s of training "
-                                            f"per frame, a frame every {TICK_SECONDS:g} s")
-    try:
-        if running:
-            if lab.train_seconds - st.session_state.get(RUN_STARTED, 0.0) >= MAX_RUN_TRAIN_SECONDS:
-                stop_running("info", f"Paused by itself after {MAX_RUN_TRAIN_SECONDS} s of training, at step "
-                                     f"{lab.step:,}. Press Run to go on.")
-            lab.train(speed, max_seconds=TRAIN_SECONDS_PER_TICK)
-        elif one:
-            lab.train(1)
-        elif d_only:
-            lab.step_discriminator()
-        elif g_only:
-            lab.step_generator()
-    except TrainingDiverged as error:
-        if running:
+    if st.session_state.get(RUNNING, False):
+        if lab.train_seconds - st.session_state.get(RUN_STARTED, 0.0) >= MAX_RUN_TRAIN_SECONDS:
+            stop_running("info", f"Paused by itself after {MAX_RUN_TRAIN_SECONDS} s of training, at step "
+                                 f"{lab.step:,}. Press Run to go on.")
+        since = time.monotonic() - st.session_state.get(LAST_FRAME, 0.0)
+        low, high = TRAIN_SECONDS_PER_TICK
+        try:
+            lab.train(st.session_state["gl_speed"], max_seconds=min(max(0.6 * since, low), high))
+        except TrainingDiverged as error:
             stop_running("error", str(error))
-        st.error(str(error))
+        st.session_state[LAST_FRAME] = time.monotonic()
 
     notice = st.session_state.pop(NOTICE, None)
     if notice is not None:
         getattr(st, notice[0])(notice[1])
 
-    st.session_state.setdefault("gl_layers", list(GAN_LAB_LAYERS))
-    layers = st.pills("Layers", GAN_LAB_LAYERS, selection_mode="multi", key="gl_layers")
     canvas = lab.canvas()
     quality = lab.quality()
     canvas_column, curves_column = st.columns([11, 9])
     with canvas_column:
-        st.plotly_chart(gan_lab_canvas(canvas, layers), key="gl_canvas")
+        st.plotly_chart(gan_lab_canvas(canvas, st.session_state["gl_layers"]), key="gl_canvas")
         st.caption(f"Step {canvas.step:,} ({lab.d_updates:,} D updates, {lab.g_updates:,} G updates). Background: "
                    f"{canvas.surface_meaning}. Noise grid: {canvas.noise_plane}. Arrows: where G's loss pushes "
                    "each of 150 fakes (lengths scaled for display).")

@@ -300,12 +300,26 @@ def test_nan_weights_raise_with_advice(ring):
         lab.train(1)
 
 
-def test_training_runs_in_one_thread_and_restores_the_count(ring):
-    before = torch.get_num_threads()
-    seen = []
-    with gan_lab.one_thread():
-        seen.append(torch.get_num_threads())
-    assert seen == [1] and torch.get_num_threads() == before
+def test_training_runs_in_one_thread_and_leaves_other_threads_alone():
+    import threading
+
+    def count_in_a_new_thread() -> int:
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        return seen[0]
+
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)  # as on a 2-core server
+    try:
+        inside = []
+        with gan_lab.one_thread():
+            inside.append(torch.get_num_threads())
+            inside.append(count_in_a_new_thread())  # e.g. a training job started meanwhile
+        assert inside == [1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(original)
 
 
 def test_diagnosis_names_a_winning_discriminator(ring):

@@ -115,7 +115,7 @@ def test_out_of_range_settings_in_session_state_are_reported_and_replaced():
     assert "Dataset must be one of toy-ring, toy-grid, toy-moons, toy-spiral; got 'toy-cube'" in warnings
     assert "D steps per G step must be a whole number from 1 to 10; got 0, so 1 is used." in warnings
     assert app.number_input(key="gl_g_hidden").value == 512
-    assert app.select_slider(key="gl_lr_d").value == 2e-3
+    assert app.selectbox(key="gl_lr_d").value == 2e-3
     assert app.selectbox(key="gl_dataset").value == "toy-ring"
 
 
@@ -125,7 +125,7 @@ def test_learning_rates_apply_to_the_running_model_and_other_settings_start_a_ne
     app.button(key="gl_step").click().run()
     model = lab(app).model
     app.number_input(key="gl_d_steps").set_value(3)
-    app.select_slider(key="gl_lr_g").set_value(5e-4)
+    app.selectbox(key="gl_lr_g").select(5e-4)
     submit(app)
     assert not app.exception
     assert lab(app).model is model and lab(app).step == 2
@@ -146,7 +146,7 @@ def test_picking_a_preset_starts_it_and_fills_the_form():
     assert not app.exception
     assert lab(app).step == 0 and lab(app).config == PRESETS["strong_d"].config
     assert app.number_input(key="gl_d_steps").value == 5
-    assert app.select_slider(key="gl_lr_g").value == 1e-4
+    assert app.selectbox(key="gl_lr_g").value == 1e-4
     assert any("D paints purple" in m.value for m in app.markdown)
 
 
