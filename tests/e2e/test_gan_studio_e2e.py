@@ -12,7 +12,7 @@ def test_shipped_dcgan_samples_change_with_the_seed(page):
     samples = page.get_by_test_id("stImage").filter(has_text="samples from noise seed 0")
     expect(samples).to_be_visible(timeout=60_000)
     first = samples.locator("img").get_attribute("src")
-    seed = page.get_by_label("Noise seed")
+    seed = page.get_by_label("Noise seed", exact=True)
     seed.fill("5")
     seed.press("Enter")
     expect(page.get_by_test_id("stImage").filter(has_text="samples from noise seed 5")).to_be_visible(timeout=60_000)
