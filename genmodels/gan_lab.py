@@ -204,6 +204,9 @@ class Quality:
 
     modes: ModeCoverage | None
     support: SupportCoverage | None
+    # How spread out the fakes are, relative to the data: the norm of their per-axis standard
+    # deviations over the data's. About 1 when G matches the data; a collapsed G is far below.
+    spread: float
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,9 @@ def mode_radius(dataset: Dataset) -> float:
 
 
 SUPPORT_RADIUS = 0.15  # "near the data" for moons and spiral: 3 x the ring's mode std, same scale
+# Below this spread (fakes' std over the data's) G has bunched into one clump: measured on the ring,
+# the collapse presets sit at 0.04 to 0.3, healthy runs and a tiny G at 0.7 to 1.0.
+COLLAPSED_SPREAD = 0.5
 
 
 def canvas_span(dataset: Dataset) -> float:
@@ -455,11 +461,13 @@ class GANLab:
     def quality(self) -> Quality:
         """Mode coverage on ring and grid; precision and recall against the shown real points otherwise."""
         generated = self.generate()
+        spread = (generated.std(dim=0).norm() / self.shown_real.std(dim=0).norm()).item()
         with one_thread():
             if self.dataset.modes is not None:
                 return Quality(modes=mode_coverage(generated, self.dataset.modes, mode_radius(self.dataset)),
-                               support=None)
-            return Quality(modes=None, support=support_coverage(generated, self.shown_real, SUPPORT_RADIUS))
+                               support=None, spread=spread)
+            return Quality(modes=None, support=support_coverage(generated, self.shown_real, SUPPORT_RADIUS),
+                           spread=spread)
 
     def recent_verdicts(self, steps: int = 200) -> tuple[float, float] | None:
         """D's mean verdict on real and on fake points over the last ``steps`` steps, on the scale of
@@ -498,30 +506,38 @@ def recent(history: list[dict], key: str, steps: int = 200) -> list[float]:
 
 
 def diagnose(lab: GANLab, quality: Quality) -> Diagnosis:
+    """The first of these that fits (thresholds chosen on the toys, see PRESETS): too early to say,
+    D winning, G collapsed into a clump (hopping between modes or not), all modes covered, many
+    points between the modes, few modes covered, or still learning."""
     if lab.step < 200:
         return Diagnosis("too_early", "Just started",
                          "Give it a few hundred steps: at first both networks are random, and D(x) and D(G(z)) "
                          "both sit near 0.5.")
+    collapsed = quality.spread < COLLAPSED_SPREAD
+    clump = (f" G's points have bunched into a clump {quality.spread:.0%} as wide as the data."
+             if collapsed else "")
     d_real, d_fake = lab.recent_verdicts() or (0.5, 0.5)
     if d_real > 0.85 and d_fake < 0.15:
         return Diagnosis("d_wins", "The discriminator is winning",
-                         f"D(x) is {d_real:.2f} and D(G(z)) is {d_fake:.2f}: D tells real from fake "
-                         "almost perfectly. G still gets a gradient from the non-saturating loss, but if D stays "
-                         "this far ahead G learns little. Slow D down (lower D learning rate, fewer D steps) or "
-                         "speed G up.")
+                         f"D(x) is {d_real:.2f} and D(G(z)) is {d_fake:.2f}: D tells real from fake almost "
+                         f"perfectly, painting purple wherever G's points are.{clump} G still gets a gradient "
+                         "from the non-saturating loss, but while D stays this far ahead G learns little. Slow D "
+                         "down (lower D learning rate, fewer D steps) or speed G up.")
     modes = quality.modes
-    if modes is not None:
+    if collapsed:
         seen = set().union(*(covered for _, covered in lab.coverage_log)) if lab.coverage_log else set()
-        now = modes.modes_covered
-        if now <= modes.modes // 2 and len(seen) > now + 1 and lab.step >= 1000:
+        now = modes.modes_covered if modes is not None else 0
+        if modes is not None and len(seen) >= now + 2:
             return Diagnosis("mode_hopping", "Mode collapse, hopping from mode to mode",
-                             f"G covers only {now} of {modes.modes} modes now, but has visited {len(seen)} of them "
-                             "in the last steps: it piles its points on one spot, D learns to reject that spot, and G "
-                             "jumps to another. The loss curves oscillate instead of settling.")
-        if now <= modes.modes // 2 and lab.step >= 1000:
-            return Diagnosis("mode_collapse", "Mode collapse",
-                             f"G's points cover only {now} of {modes.modes} modes. Every fake is near real data, so "
-                             "D has little to complain about, and nothing in G's loss asks it for variety.")
+                             f"All of G's points sit in one clump ({quality.spread:.0%} as wide as the data), and "
+                             f"over the last steps it has passed over {len(seen)} of the {modes.modes} modes: D "
+                             "learns to reject the spot where the clump is, and G drags the whole clump to "
+                             "another. Nothing in G's loss asks for variety, only for realism.")
+        return Diagnosis("mode_collapse", "Mode collapse",
+                         f"All of G's points sit in one clump, {quality.spread:.0%} as wide as the data: each "
+                         "fake may look real, but G has lost the variety of the data.")
+    if modes is not None:
+        now = modes.modes_covered
         if now == modes.modes and modes.off_mode_fraction < 0.15:
             return Diagnosis("converged", "All modes covered",
                              f"Every mode has generated points nearby and only {modes.off_mode_fraction:.0%} of them "
@@ -529,7 +545,12 @@ def diagnose(lab: GANLab, quality: Quality) -> Diagnosis:
         if modes.off_mode_fraction > 0.3:
             return Diagnosis("off_mode", "Many points between the modes",
                              f"{modes.off_mode_fraction:.0%} of G's points are far from every mode: G is still "
-                             "stretching its noise between blobs. Usually this shrinks with more steps.")
+                             "stretching its noise between the blobs. This shrinks with more steps, unless G is "
+                             "too small to cut its noise into separate pieces.")
+        if now <= modes.modes // 2 and lab.step >= 1000:
+            return Diagnosis("mode_collapse", "Some modes are missing",
+                             f"G's points cover only {now} of {modes.modes} modes. The fakes sit on real modes, so "
+                             "D has little to complain about, and nothing in G's loss asks it for the others.")
     elif quality.support is not None:
         support = quality.support
         if support.precision > 0.9 and support.recall > 0.9:

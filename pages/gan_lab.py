@@ -229,7 +229,7 @@ def live() -> None:
 
 def show_quality(lab: GANLab, quality: gan_lab.Quality) -> None:
     """The coverage numbers and, in plain words, what the recent steps look like."""
-    columns = st.columns(4)
+    columns = st.columns(5)
     if quality.modes is not None:
         modes = quality.modes
         columns[0].metric("Modes covered", f"{modes.modes_covered} / {modes.modes}",
@@ -250,6 +250,9 @@ def show_quality(lab: GANLab, quality: gan_lab.Quality) -> None:
                           help="D's mean verdict on real points over the last 200 steps; 1 = sure it is real")
         columns[3].metric("D(G(z)), fake", f"{verdicts[1]:.2f}",
                           help="D's mean verdict on G's points over the last 200 steps; 0.5 = D cannot tell")
+    columns[4].metric("Spread of the fakes", f"{quality.spread:.0%}",
+                      help="how spread out G's points are, as a share of the data's spread (standard deviations); "
+                           "far below 100% means G has bunched its points together: mode collapse")
     if lab.first_full_coverage is not None:
         step, seconds = lab.first_full_coverage
         st.caption(f"All modes first covered at step {step:,}, after {seconds:.1f} s of training.")

@@ -330,6 +330,27 @@ def test_diagnosis_names_a_winning_discriminator(ring):
     assert lab.diagnose().kind == "d_wins"
 
 
+def quality_of(points: torch.Tensor, ring) -> gan_lab.Quality:
+    spread = (points.std(dim=0).norm() / ring.train_x[:1000].std(dim=0).norm()).item()
+    return gan_lab.Quality(modes=mode_coverage(points, ring.modes, 0.15), support=None, spread=spread)
+
+
+def test_diagnosis_tells_collapse_and_hopping_from_a_healthy_spread(ring):
+    lab = lab_on(ring)
+    lab.step = 3000
+    lab.history = [{"step": s, "seconds": 0.0, "d_real": 0.5, "d_fake": 0.5} for s in range(2801, 3001)]
+    noise = 0.03 * torch.randn(1000, 2, generator=torch.Generator().manual_seed(0))
+    clump = ring.modes[2] + noise  # every fake on mode 3
+    lab.coverage_log.extend([(2900, frozenset({2})), (2950, frozenset({2}))])
+    assert gan_lab.diagnose(lab, quality_of(clump, ring)).kind == "mode_collapse"
+    lab.coverage_log.extend([(2000, frozenset({0})), (2500, frozenset({1}))])  # the clump was elsewhere before
+    assert gan_lab.diagnose(lab, quality_of(clump, ring)).kind == "mode_hopping"
+    everywhere = ring.modes.repeat(125, 1) + noise  # (1000, 2): every mode, on the modes
+    assert gan_lab.diagnose(lab, quality_of(everywhere, ring)).kind == "converged"
+    half = ring.modes[:4].repeat(250, 1) + noise  # four neighbouring modes: wide, but half the ring missing
+    assert gan_lab.diagnose(lab, quality_of(half, ring)).kind == "mode_collapse"
+
+
 def test_recent_verdicts_are_on_the_surfaces_scale(ring):
     lab = lab_on(ring)
     assert lab.recent_verdicts() is None
