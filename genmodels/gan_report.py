@@ -20,7 +20,7 @@ RECENT_SHARE = 0.25  # the checks read the last quarter of the history
 MIN_ROWS = 8  # fewer logged steps than this: too early to say anything
 D_WINS_REAL, D_WINS_FAKE = 0.85, 0.15  # D(x) above and D(G(z)) below these: the discriminator wins
 VARIETY_RATIO = 0.5  # samples less than half as varied as real images: mode collapse
-OSCILLATION_SWINGS = 4  # this many large up-and-down swings of the smoothed G loss: oscillation
+OSCILLATION_SWINGS = 3  # this many large up-and-down swings of the smoothed G loss: oscillation
 SWING_SHARE = 0.3  # a swing counts when it spans 30% of the loss's range...
 SWING_RELATIVE = 0.25  # ...and that range is at least 25% of the loss's typical size
 
