@@ -299,19 +299,26 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
         side_seconds += time.monotonic() - began
         window_start += time.monotonic() - began
 
-    def compiling_step(x, y):
-        """The first step at a new batch size, where torch.compile compiles: timed apart and kept
-        out of images/s. If compiling fails, the model goes back to eager and the step is redone
-        (zero_grad clears any partial gradients; nothing was applied before the failure)."""
-        nonlocal compiling, compile_seconds, compile_error, side_seconds, window_start
-        synchronize(device)
-        began = time.monotonic()
+    def compiled_step(x, y):
+        """A step through the compiled parts. If it fails (the compiler's failures have many
+        types: no C++ compiler, an unsupported op, a CUDA graph it cannot replay...), the model
+        goes back to eager and the step is redone; the step function's zero_grad clears partial
+        gradients. (A GAN step that failed in G's half redoes D's update on that batch.)"""
+        nonlocal compiling, compile_error
         try:
-            terms = spec.step(model, x, y, ctx)
-        except Exception as error:  # the compiler's failures have many types (no C++ compiler...)
+            return spec.step(model, x, y, ctx)
+        except Exception as error:
             uncompile_parts(model)
             compiling, compile_error = False, f"{type(error).__name__}: {error}".splitlines()[0][:300]
-            terms = spec.step(model, x, y, ctx)
+            return spec.step(model, x, y, ctx)
+
+    def compiling_step(x, y):
+        """The first compiled step at a new batch size, where torch.compile compiles: timed apart
+        and kept out of images/s."""
+        nonlocal compile_seconds, side_seconds, window_start
+        synchronize(device)
+        began = time.monotonic()
+        terms = compiled_step(x, y)
         synchronize(device)
         spent = time.monotonic() - began
         compile_seconds += spent
@@ -351,7 +358,7 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
             if compiling and len(index) not in compiled_sizes:
                 terms = compiling_step(x, y)  # its images and time stay out of images/s
             else:
-                terms = spec.step(model, x, y, ctx)
+                terms = compiled_step(x, y) if compiling else spec.step(model, x, y, ctx)
                 window_images += len(index)
                 images_seen += len(index)
             step += 1

@@ -39,6 +39,21 @@ def broken_compiler(monkeypatch):
     monkeypatch.setattr(torch, "compile", compile)
 
 
+@pytest.fixture
+def compiler_failing_later(monkeypatch):
+    """A compiled call that works for a while, then fails (as a CUDA graph that cannot be replayed)."""
+    calls = {"n": 0}
+
+    def compile(fn, **kwargs):
+        def sometimes(*args, **kw):
+            calls["n"] += 1
+            if calls["n"] > 12:
+                raise RuntimeError("cannot replay the graph")
+            return fn(*args, **kw)
+        return sometimes
+    monkeypatch.setattr(torch, "compile", compile)
+
+
 def parts_are_eager(model) -> bool:
     return all(part._compiled_call_impl is None for part in model.children())
 
@@ -61,6 +76,13 @@ def test_a_failing_compiler_falls_back_to_eager_and_says_why(sprites_small, brok
     assert finished.compile_error == "RuntimeError: no C++ compiler found"
     assert parts_are_eager(model)
     assert torch.isfinite(torch.tensor(finished.test["test_loss"]))
+
+
+def test_a_compiled_step_failing_mid_run_falls_back_to_eager_for_the_rest(sprites_small, compiler_failing_later):
+    finished, model = train("vae", sprites_small, "default")
+    assert finished.reason == "completed" and finished.step == 6
+    assert finished.compile_error == "RuntimeError: cannot replay the graph"
+    assert parts_are_eager(model)
 
 
 def test_a_checkpoint_saved_after_a_compiled_run_loads_into_a_plain_model(sprites_small, dynamo_only, tmp_path):
