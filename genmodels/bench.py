@@ -409,6 +409,7 @@ def run_ours(case: Case, device: str, epochs: int = 1, max_steps: int = 0, seed:
 # --------------------------------------------------------------------------------------------
 
 WARM_UP_STEPS = {"vae": 30, "dcgan": 3}
+CONTENDED_STEPS = 150  # a speed-only run: under contention a whole epoch can take minutes
 
 
 def worker(job: dict) -> dict:
@@ -483,7 +484,8 @@ def spawn(job: dict, threads: int | None = None, cache: Path | None = None, time
 
 @dataclass
 class Row:
-    """One line of a result table; ``kind`` says which: "case", "compiled", "first_step", "threads"."""
+    """One line of a result table; ``kind`` says which: "case", "compiled", "first_step", "threads",
+    "contended" (the thread rows again, with one core kept busy by another process)."""
 
     kind: str
     case: str
@@ -518,10 +520,22 @@ def run_bench(quick: bool = False, device: str = "cpu", compile: bool = False,
                              "mode": compile_mode_for(device)})
         if plan.first_step and (cases is None or "mlp-vae-b128" in cases):
             yield Row("first_step", "mlp-vae-b128", device, first_step_times(root, device, threads))
-        for count in plan.threads if cases is None or "mlp-vae-b128" in cases else ():
+        scaling = plan.threads if cases is None or "mlp-vae-b128" in cases else ()
+        for count in scaling:
             job = {"case": "mlp-vae-b128", "device": device, "root": str(root), "epochs": 1}
             classic, ours = spawn({**job, "side": "classic"}, count), spawn({**job, "side": "ours"}, count)
             yield Row("threads", "mlp-vae-b128", device, {"threads": count} | compare(ours, classic, "epochs", 1))
+        if scaling:  # the same with one core kept busy by another process, as on a shared machine
+            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                for count in scaling:
+                    job = {"case": "mlp-vae-b128", "device": device, "root": str(root), "steps": CONTENDED_STEPS}
+                    classic, ours = spawn({**job, "side": "classic"}, count), spawn({**job, "side": "ours"}, count)
+                    yield Row("contended", "mlp-vae-b128", device,
+                              {"threads": count} | compare(ours, classic, "steps", CONTENDED_STEPS))
+            finally:
+                busy.kill()
+                busy.wait()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -602,5 +616,7 @@ def format_row(row: Row) -> str:
     if row.kind == "first_step":
         return (f"process start -> first optimizer step ({title}): ours {v['ours_cold']} s cold, "
                 f"{v['ours_cached']} s cached; classic {v['classic']} s")
+    if row.kind == "contended":
+        title += ", one core busy with another process"
     return (f"{title}, {v['threads']} thread(s): ours {v['ours_images_per_second']:,} img/s, "
             f"classic {v['classic_images_per_second']:,} img/s ({v['speedup']:.2f}x)")

@@ -131,6 +131,8 @@ def test_compare_computes_the_ratio_and_the_loss_difference_and_rows_print():
     assert "4.1 s cold" in first and "3.2 s cached" in first
     threads = bench.format_row(bench.Row("threads", "mlp-vae-b128", "cpu", {"threads": 1} | row))
     assert "1 thread(s)" in threads
+    contended = bench.format_row(bench.Row("contended", "mlp-vae-b128", "cpu", {"threads": 2} | row))
+    assert "one core busy" in contended and "2 thread(s)" in contended
     assert json.dumps(row)  # the CLI prints every row as JSON too
 
 
