@@ -157,4 +157,4 @@ def test_a_slow_consumer_does_not_lower_the_reported_speed(sprites_small):
     # 21 consumer pauses of 50 ms against ~50 ms of training: counted as training they would cut the
     # speed about 20-fold. (Some slowdown is real: after each pause, caches and threads start cold.)
     assert slow[-1].images_per_second > 0.15 * fast[-1].images_per_second
-    assert slow[-1].seconds > 1.0 > slow[-1].train_seconds
+    assert slow[-1].seconds - slow[-1].train_seconds > 0.9  # the 21 pauses (1.05 s) are not counted as training

@@ -25,6 +25,19 @@ def step_shown(page) -> int:
     return int(caption.split()[1].replace(",", ""))
 
 
+def settled_traces(page, *names: str) -> dict[str, str]:
+    """One reading of the charts that holds all of ``names`` (a rerun can drop a chart for a moment)."""
+    reading: dict[str, str] = {}
+
+    def has_all() -> bool:
+        reading.clear()
+        reading.update(traces(page))
+        return all(name in reading for name in names)
+
+    wait_for(has_all, f"the charts showing {', '.join(names)}")
+    return reading
+
+
 def wait_for(condition, what: str, seconds: float = 60):
     """Poll ``condition()`` until it is true: the server and the browser share a loaded machine."""
     deadline = time.monotonic() + seconds
@@ -39,20 +52,21 @@ def test_run_moves_the_points_and_grows_the_curves_until_paused(page):
     page.locator(IDLE).wait_for(state="attached", timeout=60_000)
     expect(page.get_by_text("No steps yet")).to_be_visible()
     wait_for(lambda: "generated G(z)" in traces(page), "the canvas drawing")  # Plotly draws after the page
-    start = traces(page)["generated G(z)"]
+    start = settled_traces(page, "generated G(z)")["generated G(z)"]
 
     page.get_by_role("button", name="One step", exact=True).click()
     wait_for(lambda: step_shown(page) == 1, "one D+G step")
     wait_for(lambda: "D loss" in traces(page), "the first point of the curves")
-    wait_for(lambda: traces(page)["generated G(z)"] != start, "the points moving after one step")
-    one_step = traces(page)["generated G(z)"]
+    wait_for(lambda: traces(page).get("generated G(z)") not in (start, None), "the points moving after one step")
+    one_step = settled_traces(page, "generated G(z)")["generated G(z)"]
 
     pressed = time.monotonic()
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=30_000)
     wait_for(lambda: step_shown(page) > 50, "training after Run")
     print(f"50 steps {time.monotonic() - pressed:.1f} s after pressing Run")
-    moved, curve = traces(page)["generated G(z)"], len(traces(page)["D loss"])
+    now = settled_traces(page, "generated G(z)", "D loss")
+    moved, curve = now["generated G(z)"], len(now["D loss"])
     assert moved != one_step
     wait_for(lambda: len(traces(page).get("D loss", "")) > curve, "the loss curve growing")
     wait_for(lambda: traces(page).get("generated G(z)") not in (moved, None), "the points moving on")
@@ -61,6 +75,7 @@ def test_run_moves_the_points_and_grows_the_curves_until_paused(page):
     expect(page.get_by_text(re.compile(r"Paused at step [\d,]+"))).to_be_visible(timeout=30_000)
     expect(page.get_by_role("button", name="Run", exact=True)).to_be_visible()
     page.locator(IDLE).wait_for(state="attached", timeout=30_000)
-    paused_at, paused_points = step_shown(page), traces(page)["generated G(z)"]
+    paused_at, paused_points = step_shown(page), settled_traces(page, "generated G(z)")["generated G(z)"]
     time.sleep(2)  # paused: no more frames arrive
-    assert step_shown(page) == paused_at and traces(page)["generated G(z)"] == paused_points
+    assert step_shown(page) == paused_at
+    assert settled_traces(page, "generated G(z)")["generated G(z)"] == paused_points
