@@ -24,7 +24,9 @@ def app_url(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "GENLAB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    # One torch thread per job: the server shares the cores with Chromium, and two spinning threads on a
+    # busy machine made small matmuls up to 100x slower.
+    env = {**os.environ, "GENLAB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "GENLAB_THREADS": "1"}
     with open(log, "w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
