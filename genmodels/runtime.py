@@ -3,9 +3,12 @@ memory back to the operating system. Applied by whoever owns the process (the CL
 benchmark); importing genmodels never changes them.
 
 Threads: torch's CPU thread count is one number for the whole process. The CLI trains one model
-at a time and uses every core. A server that trains up to ``max_jobs()`` models at once gives each
-``threads_per_job()`` threads (cores / job cap), so that a full server keeps every core busy
-without thirty runs fighting over two cores.
+at a time and uses every core. A server trains up to ``max_jobs()`` models at once while its pages
+decode, encode and draw for everyone else, and each of those calls into torch runs its own team of
+threads. So a server gives training at most half the cores: ``threads_per_job()`` is cores / (2 x
+job cap), at least one. More threads than cores is far worse than it sounds: a team of two threads
+waits at every barrier for a thread that is not running (on a busy 2-core machine, 32 steps of the
+VAE preset took 1.0 s with one thread and 12.7 s with two; BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -57,9 +60,10 @@ def max_jobs() -> int:
 
 def threads_per_job(jobs: int | None = None) -> int:
     """Torch threads for each of ``jobs`` concurrent jobs (default ``max_jobs()``): $GENLAB_THREADS
-    if set, else the cores shared out between the jobs, at least one."""
+    if set, else half the cores shared out between the jobs (the other half serve the pages), at
+    least one."""
     jobs = jobs or max_jobs()
-    return env_int("GENLAB_THREADS", 0, 0, 1024) or max(1, available_cores() // jobs)
+    return env_int("GENLAB_THREADS", 0, 0, 1024) or max(1, available_cores() // (2 * jobs))
 
 
 def configure_process(threads: int | None = None) -> None:

@@ -147,9 +147,11 @@ def test_threads_are_shared_out_between_the_jobs_a_server_runs_at_once(monkeypat
     monkeypatch.delenv("GENLAB_THREADS", raising=False)
     monkeypatch.delenv("GENLAB_MAX_JOBS", raising=False)
     monkeypatch.setattr(runtime, "available_cores", lambda: 16)
-    assert runtime.max_jobs() == 8 and runtime.threads_per_job() == 2
+    assert runtime.max_jobs() == 8 and runtime.threads_per_job() == 1  # half the cores train, one each
+    monkeypatch.setenv("GENLAB_MAX_JOBS", "2")
+    assert runtime.max_jobs() == 2 and runtime.threads_per_job() == 4
     monkeypatch.setenv("GENLAB_MAX_JOBS", "3")
-    assert runtime.max_jobs() == 3 and runtime.threads_per_job() == 5
+    assert runtime.threads_per_job() == 2
     monkeypatch.setenv("GENLAB_THREADS", "4")
     assert runtime.threads_per_job() == 4
     monkeypatch.setattr(runtime, "available_cores", lambda: 1)

@@ -20,8 +20,8 @@ import torch
 from genmodels.checkpoints import CheckpointInfo, LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import CheckpointError
-from genmodels.jobs import WATCHDOG, TrainingJob
-from genmodels.runtime import release_memory
+from genmodels.jobs import SLOTS, WATCHDOG, TrainingJob
+from genmodels.runtime import budget_threads_for_jobs, release_memory
 
 # The shipped checkpoints: checkpoints/ beside app.py unless GENLAB_CHECKPOINTS says otherwise.
 CHECKPOINT_DIR = Path(os.environ.get("GENLAB_CHECKPOINTS", Path(__file__).resolve().parents[2] / "checkpoints"))
@@ -49,7 +49,9 @@ def current_job() -> TrainingJob | None:
 def poll_job():
     """What a polling fragment needs each second: keep a just-finished model, then return the
     session's job and a consistent view of it, or (None, None). (The sidebar calls it on every
-    page, so this is also where the session signs up with the watchdog.)"""
+    page, so this is also where the server budgets its threads, once, and where each session
+    signs up with the watchdog.)"""
+    budget_threads_for_jobs(SLOTS.capacity)
     watch_session()
     collect_finished_job()
     job = current_job()
