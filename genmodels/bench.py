@@ -415,8 +415,11 @@ CONTENDED_STEPS = 150  # a speed-only run: under contention a whole epoch can ta
 def worker(job: dict) -> dict:
     """Run inside ``python -m genmodels bench --worker JOB``: one side of one case, after an untimed
     warm-up of the same loop. job: side ("ours" | "classic"), case, device, epochs, steps, root
-    (the torchvision folder, classic only), compile_mode, probe (only time the first step)."""
+    (the torchvision folder, classic only), workers (classic only), compile_mode, probe (only time
+    the first step)."""
     case = CASES[job["case"]]
+    if "workers" in job:  # the classic DataLoader's worker processes, other than the example's
+        case = dataclasses.replace(case, workers=int(job["workers"]))
     device, side = job["device"], job["side"]
     if side not in ("ours", "classic"):
         raise ConfigError(f"side must be ours or classic; got {side!r}")
