@@ -8,7 +8,7 @@ import streamlit as st
 
 from genmodels.runtime import configure_process
 from genmodels.ui.render import job_status_line
-from genmodels.ui.state import poll_job, reset_session
+from genmodels.ui.state import current_job, poll_job, reset_session
 from genmodels.ui.status import device_label
 
 
@@ -33,7 +33,16 @@ pages = {
 navigation = st.navigation(pages)
 
 
-@st.fragment(run_every=1.0)
+# The job line refreshes once a second only while this session has a job queued or training: an idle
+# tab costs the server nothing, where a timer in each of thirty idle tabs cost thirty reruns a second
+# (and widget changes made during a rerun were sometimes lost). A page that starts a job reruns the
+# app (state.begin_job), so this line, drawn before the page, starts its timer; when the job ends,
+# the line reruns the app once to stop it.
+_job = current_job()
+_polling = _job is not None and _job.view().active
+
+
+@st.fragment(run_every=1.0 if _polling else None)
 def sidebar_job() -> None:
     job, view = poll_job()
     if job is None:
@@ -44,6 +53,8 @@ def sidebar_job() -> None:
         st.progress(view.progress)
         if st.button("Stop training", key="sidebar_stop"):
             job.stop()
+    elif _polling:
+        st.rerun(scope="app")  # the job has ended: redraw the app once, without the timer
 
 
 with st.sidebar:

@@ -16,7 +16,7 @@ from genmodels.metrics import psnr
 from genmodels.training import TrainConfig
 from genmodels.ui.cache import code_statistics, model_key, pca_curve, reconstruction_psnr
 from genmodels.ui.render import job_status_line
-from genmodels.ui.state import JOB, current_job, model_choices, pick_model, poll_job, shared_dataset
+from genmodels.ui.state import begin_job, current_job, model_choices, pick_model, poll_job, shared_dataset
 
 DATASET = "fashion-mnist"
 BATCH = 8
@@ -129,11 +129,12 @@ if train:
         st.warning("This session is already training; stop that run first (sidebar).")
     else:
         try:
-            st.session_state[JOB] = start_job(
+            job = start_job(
                 "sparse_ae", shared_dataset(DATASET, "cpu"), TrainConfig(epochs=int(epochs), batch_size=128, lr=1e-3),
                 name=f"sparse-rho{rho:g}-beta{beta:g}", latent_dim=196, sparsity_target=float(rho),
                 sparsity_weight=float(beta))
-            st.session_state["ae_waiting_for"] = st.session_state[JOB].id
+            st.session_state["ae_waiting_for"] = job.id
+            begin_job(job)
         except GenLabError as error:
             st.error(f"Could not start: {error}")
 

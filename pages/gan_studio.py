@@ -16,7 +16,15 @@ from genmodels.presets import GAN_STUDIO_PRESETS
 from genmodels.training import TrainConfig, resolve_device
 from genmodels.ui.cache import model_key, real_image_scales, sample_quality
 from genmodels.ui.render import fold_rows, job_status_line, loss_figure
-from genmodels.ui.state import CHECKPOINT_DIR, JOB, current_job, model_choices, pick_model, poll_job, shared_dataset
+from genmodels.ui.state import (
+    CHECKPOINT_DIR,
+    begin_job,
+    current_job,
+    model_choices,
+    pick_model,
+    poll_job,
+    shared_dataset,
+)
 
 LEARNING_RATES = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 WIDTHS = [4, 8, 16, 32, 64, 128, 256, 512]
@@ -166,9 +174,10 @@ if started:
             overrides = {**preset.model, "g_hidden": int(g_width), "d_hidden": int(d_width), "d_steps": int(d_steps),
                          "loss": loss}
             overrides.pop("hidden", None)
-            st.session_state[JOB] = start_job(preset.family, shared_dataset(preset.dataset, device), config,
-                                              name=name.strip() or preset.family, **overrides)
+            job = start_job(preset.family, shared_dataset(preset.dataset, device), config,
+                            name=name.strip() or preset.family, **overrides)
             st.session_state.pop(TIMELINE, None)
+            begin_job(job)
         except GenLabError as error:
             st.error(f"Could not start: {error}")
 

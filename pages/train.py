@@ -14,7 +14,7 @@ from genmodels.presets import PRESETS
 from genmodels.registry import FAMILIES
 from genmodels.training import TrainConfig, resolve_device
 from genmodels.ui.render import job_status_line, loss_figure, show_snapshot
-from genmodels.ui.state import JOB, current_job, poll_job, session_models, shared_dataset
+from genmodels.ui.state import begin_job, current_job, poll_job, session_models, shared_dataset
 
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -127,7 +127,7 @@ if started:
             config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed),
                                  log_every=preset.train.log_every, snapshot_every=preset.train.snapshot_every)
             dataset = own_dataset if dataset_name == OWN_IMAGES else shared_dataset(dataset_name, device)
-            st.session_state[JOB] = start_job(family, dataset, config, name=name.strip() or family, **overrides)
+            begin_job(start_job(family, dataset, config, name=name.strip() or family, **overrides))
         except GenLabError as error:
             st.error(f"Could not start: {error}")
 
@@ -175,8 +175,7 @@ if kept is not None and not job.view().active:
     more, download = st.columns(2)
     with more:
         if st.button("Train 2 more epochs", key="train_more"):
-            st.session_state[JOB] = continue_job(job, epochs=2)
-            st.rerun()
+            begin_job(continue_job(job, epochs=2))
     with download:
         st.download_button("Download checkpoint (.safetensors)", checkpoint_bytes(kept.model, kept.info),
                            file_name=f"{job.name}.safetensors", key="train_download")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 import torch
@@ -44,6 +45,13 @@ def shared_dataset(name: str, device: str) -> Dataset:
 
 def current_job() -> TrainingJob | None:
     return st.session_state.get(JOB)
+
+
+def begin_job(job: TrainingJob) -> NoReturn:
+    """Make ``job`` the session's job and rerun the app: the sidebar's job line, drawn before the
+    page that started the job, then refreshes once a second while it runs (see app.py)."""
+    st.session_state[JOB] = job
+    st.rerun()
 
 
 def poll_job():

@@ -40,7 +40,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic", "--disable-renderer-backgrounding",
                  "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-SLIDER_STEP = 0.05  # the VAE explorer's z sliders move 0.05 per arrow key
 TRAIN = ("Train", "Train a model")  # sidebar link, page heading
 GAN = "GAN (MLP) (gan)"  # the family picker's label of the smallest preset: a 2-D GAN on 8,000 points
 FAMILY_SETTING = {GAN: "D steps per G step"}  # a setting only that family's form has
@@ -296,18 +295,35 @@ class Session:
         cells = await self.page.locator("[data-testid^='glide-cell']", has_text="(this session)").all_inner_texts()
         return sorted({cell.strip().removesuffix(" (this session)") for cell in cells})
 
-    async def move_slider(self, moves: int, think: float) -> list[float]:
+    async def move_slider(self, moves: int, think: float, patience: float = 60) -> list[float]:
         """On the VAE explorer: press the right arrow on the z1 slider ``moves`` times, each time
-        timing the key press until the image decoded from the new value is on screen."""
+        timing the key press until the image decoded from the slider's new value is on screen.
+        A press whose image has not come after ``patience`` seconds counts as a lost change and is
+        made again, as a student would; its latency runs from the first press."""
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+        from playwright.async_api import expect
+
         page = self.page
-        thumb = page.get_by_test_id("stSlider").filter(has_text="z1 (horizontal)").get_by_role("slider")
+        slider = page.get_by_test_id("stSlider").filter(has_text="z1 (horizontal)")
+        thumb, shown = slider.get_by_role("slider"), slider.get_by_test_id("stSliderThumbValue")
         latencies = []
-        for k in range(1, moves + 1):
-            await thumb.focus()
+        for _ in range(moves):
             pressed = time.monotonic()
-            await thumb.press("ArrowRight")
-            caption = f"decoded from (z1, z2) = ({k * SLIDER_STEP:.2f}, "
-            await page.get_by_test_id("stImage").filter(has_text=caption).wait_for(state="visible")
+            for _attempt in range(3):
+                before = await shown.inner_text()
+                await thumb.focus()
+                await thumb.press("ArrowRight")
+                try:
+                    await expect(shown).not_to_have_text(before, timeout=patience * 1000)
+                    caption = f"decoded from (z1, z2) = ({float(await shown.inner_text()):.2f}, "
+                    await page.get_by_test_id("stImage").filter(has_text=caption).wait_for(
+                        state="visible", timeout=patience * 1000)
+                    break
+                except (PlaywrightTimeout, AssertionError):
+                    self.lost_changes += 1
+                    await self.shoot(f"lost-slider-{self.lost_changes}")
+            else:
+                raise RuntimeError(f"the slider's image never followed it (from z1 = {before})")
             latencies.append(time.monotonic() - pressed)
             await asyncio.sleep(think)
         return latencies
@@ -331,7 +347,7 @@ async def closed_mid_training(browser, server: Server, config: ClassConfig, repo
     sessions.append(probe)
     await leaver.start_training("leaver", 200)  # 200 epochs of Fashion-MNIST: many minutes
     await leaver.watch_job("leaver", until="training")
-    await probe.fill_training_form("probe", 1)
+    await probe.fill_training_form("probe", 10)  # long enough (about 30 s) to be stopped while training
     report.page_errors += leaver.errors
     report.lost_widget_changes += leaver.lost_changes
     await leaver.close()
