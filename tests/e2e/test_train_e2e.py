@@ -1,5 +1,5 @@
-"""In a real browser: start a short run, watch the loss chart grow, leave the page and come back
-while it trains, see it finish."""
+"""In a real browser: start a short run, watch the loss chart grow, leave the page while it trains
+and see the sidebar follow it to the end, come back to the kept model."""
 
 import re
 import time
@@ -45,7 +45,9 @@ def test_train_a_vae_and_navigate_while_it_runs(page):
 
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Home").click()
     expect(page.get_by_role("heading", name="Generative Models Lab")).to_be_visible()
-    expect(page.get_by_test_id("stSidebar")).to_contain_text("e2e-vae")  # the sidebar shows the job
+    # The sidebar's job line keeps itself up to date on any page, until the run has finished.
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("e2e-vae: training")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("e2e-vae: finished", timeout=120_000)
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Train").click()
     expect(page.get_by_text("kept in this session as")).to_be_visible(timeout=120_000)
     expect(page.get_by_test_id("stImage").first).to_be_visible()
