@@ -25,9 +25,18 @@ def check_image_shape(channels: int, image_size: int) -> None:
         raise ConfigError(f"image_size must be one of {IMAGE_SIZES}; got {image_size!r}")
 
 
+def has_values(module: nn.Module) -> bool:
+    """False for a module built on the meta device (shapes only, as checkpoint loading builds
+    them): there is nothing to initialise, and torch's meta-device init functions run slow Python
+    reference code (about a second on first use), which would delay every first page visit."""
+    return not any(p.is_meta for p in module.parameters())
+
+
 def init_default(module: nn.Module, generator: torch.Generator | None) -> None:
     """Re-initialise every Linear/Conv layer as PyTorch does by default (Kaiming-uniform weights
     with a=sqrt(5), biases uniform in +-1/sqrt(fan_in)), but drawing from ``generator``."""
+    if not has_values(module):
+        return
     for layer in module.modules():
         if isinstance(layer, nn.BatchNorm2d):
             layer.reset_parameters()  # scale 1, shift 0, fresh running statistics
@@ -42,6 +51,8 @@ def init_default(module: nn.Module, generator: torch.Generator | None) -> None:
 def init_dcgan(module: nn.Module, generator: torch.Generator | None) -> None:
     """DCGAN initialisation (Radford et al. 2015, section 4): conv and linear weights ~ N(0, 0.02),
     batch-norm scales ~ N(1, 0.02), all biases 0."""
+    if not has_values(module):
+        return
     for layer in module.modules():
         if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(layer.weight, 0.0, 0.02, generator=generator)
