@@ -8,7 +8,7 @@ import streamlit as st
 
 from genmodels.runtime import configure_process
 from genmodels.ui.render import job_status_line
-from genmodels.ui.state import current_job, poll_job, reset_session
+from genmodels.ui.state import live_refresh, poll_job, reset_session
 from genmodels.ui.status import device_label
 
 
@@ -33,16 +33,11 @@ pages = {
 navigation = st.navigation(pages)
 
 
-# The job line refreshes once a second only while this session has a job queued or training: an idle
-# tab costs the server nothing, where a timer in each of thirty idle tabs cost thirty reruns a second
-# (and widget changes made during a rerun were sometimes lost). A page that starts a job reruns the
-# app (state.begin_job), so this line, drawn before the page, starts its timer; when the job ends,
-# the line reruns the app once to stop it.
-_job = current_job()
-_polling = _job is not None and _job.view().active
+# The job line refreshes itself only while the session has a job queued or training (live_refresh).
+refresh_every = live_refresh()
 
 
-@st.fragment(run_every=1.0 if _polling else None)
+@st.fragment(run_every=refresh_every)
 def sidebar_job() -> None:
     job, view = poll_job()
     if job is None:
@@ -53,8 +48,8 @@ def sidebar_job() -> None:
         st.progress(view.progress)
         if st.button("Stop training", key="sidebar_stop"):
             job.stop()
-    elif _polling:
-        st.rerun(scope="app")  # the job has ended: redraw the app once, without the timer
+    elif refresh_every:
+        st.rerun(scope="app")  # the job has ended: redraw the app once, every timer off
 
 
 with st.sidebar:

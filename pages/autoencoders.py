@@ -16,7 +16,7 @@ from genmodels.metrics import psnr
 from genmodels.training import TrainConfig
 from genmodels.ui.cache import code_statistics, model_key, pca_curve, reconstruction_psnr
 from genmodels.ui.render import job_status_line
-from genmodels.ui.state import begin_job, current_job, model_choices, pick_model, poll_job, shared_dataset
+from genmodels.ui.state import begin_job, current_job, live_refresh, model_choices, pick_model, poll_job, shared_dataset
 
 DATASET = "fashion-mnist"
 BATCH = 8
@@ -139,7 +139,7 @@ if train:
             st.error(f"Could not start: {error}")
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=live_refresh())
 def sparse_run_status() -> None:
     job, view = poll_job()
     if job is None or st.session_state.get("ae_waiting_for") != job.id:

@@ -20,6 +20,7 @@ from genmodels.ui.state import (
     CHECKPOINT_DIR,
     begin_job,
     current_job,
+    live_refresh,
     model_choices,
     pick_model,
     poll_job,
@@ -206,7 +207,7 @@ def show_findings(view) -> None:
             st.caption(f"No {finding.name}: {finding.evidence}.")
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=live_refresh())
 def live_run() -> None:
     job, view = poll_job()
     if job is None or view.family not in ("gan", "dcgan") or job.dataset.kind != "image":

@@ -14,7 +14,7 @@ from genmodels.presets import PRESETS
 from genmodels.registry import FAMILIES
 from genmodels.training import TrainConfig, resolve_device
 from genmodels.ui.render import job_status_line, loss_figure, show_snapshot
-from genmodels.ui.state import begin_job, current_job, poll_job, session_models, shared_dataset
+from genmodels.ui.state import begin_job, current_job, live_refresh, poll_job, session_models, shared_dataset
 
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -138,7 +138,7 @@ def kept_model_of(job):
     return kept if kept is not None and kept.job is job else None
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=live_refresh())
 def live_progress() -> None:
     job, view = poll_job()
     if job is None:

@@ -47,9 +47,19 @@ def current_job() -> TrainingJob | None:
     return st.session_state.get(JOB)
 
 
+def live_refresh() -> float | None:
+    """The ``run_every`` of every fragment that shows the session's job: once a second while the
+    job is queued or training, else never, so an idle tab costs the server nothing (thirty tabs
+    each rerunning once a second had kept a 2-core server busy). Read at each full run of the app:
+    ``begin_job`` reruns the app to switch the timers on, and the sidebar reruns it once when the
+    job has ended to switch them off (app.py)."""
+    job = current_job()
+    return 1.0 if job is not None and job.view().active else None
+
+
 def begin_job(job: TrainingJob) -> NoReturn:
-    """Make ``job`` the session's job and rerun the app: the sidebar's job line, drawn before the
-    page that started the job, then refreshes once a second while it runs (see app.py)."""
+    """Make ``job`` the session's job and rerun the app, so that the fragments showing it (the
+    sidebar's, drawn before the page that started the job, among them) start their timers."""
     st.session_state[JOB] = job
     st.rerun()
 
