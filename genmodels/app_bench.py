@@ -16,21 +16,14 @@ browser on its own computer sees. This is a measuring tool, not a test: it asser
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]  # the folder holding app.py
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+from genmodels.app_server import CHROMIUM_ARGS, IDLE, AppServer
+
 TARGETS = {"first_page": 10.0, "page_switch": 1.5, "slider_to_image": 0.3}  # seconds, from issue 10
 
 # In the page: start the clock at the next key press / pointer release, stop it at the first frame
@@ -72,25 +65,6 @@ WATCH_CHART = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def memory_mib(pid: int) -> dict[str, int]:
-    """The process's resident memory now (VmRSS) and at its peak (VmHWM), in MiB (Linux)."""
-    fields = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                fields[name] = round(int(value.split()[0]) / 1024)
-    except OSError:
-        pass
-    return {"rss_mib": fields.get("VmRSS"), "peak_rss_mib": fields.get("VmHWM")}
-
-
 def summary(values: list[float]) -> dict:
     return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
             "max": round(max(values), 3), "n": len(values)}
@@ -102,36 +76,21 @@ def run_app_bench(chromium: str = "/usr/bin/chromium", quick: bool = False) -> I
     from playwright.sync_api import expect, sync_playwright
 
     repeats = 3 if quick else 10
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tempfile.NamedTemporaryFile(prefix="genlab-app-bench-", suffix=".log", delete=False)
-    env = {**os.environ, "GENLAB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    log = Path(tempfile.mkdtemp(prefix="genlab-app-bench-")) / "streamlit.log"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        launched = time.monotonic()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-             "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        server = AppServer(log)
         try:
             # --- streamlit run -> first page interactive ---
-            while True:
-                try:
-                    if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                        break
-                except OSError:
-                    pass
-                if server.poll() is not None or time.monotonic() - launched > 120:
-                    raise RuntimeError(f"the app did not start; see {log.name}")
-                time.sleep(0.05)
-            yield {"what": "streamlit run -> server healthy", "seconds": round(time.monotonic() - launched, 2)}
-            page.goto(url)
+            healthy = server.wait_healthy(timeout=120)
+            yield {"what": "streamlit run -> server healthy", "seconds": round(healthy, 2)}
+            page.goto(server.url)
             expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=120_000)
             page.locator(IDLE).wait_for(state="attached", timeout=120_000)
-            yield {"what": "streamlit run -> first page interactive", "seconds": round(time.monotonic() - launched, 2),
-                   "target": TARGETS["first_page"]}
-            yield {"what": "server memory, first page shown", **memory_mib(server.pid)}
+            yield {"what": "streamlit run -> first page interactive", "target": TARGETS["first_page"],
+                   "seconds": round(time.monotonic() - server.launched, 2)}
+            yield {"what": "server memory, first page shown", **server.memory_mib()}
 
             # --- page switches: every page in the sidebar, first visits (cold caches), then again ---
             links = [text.strip() for text in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
@@ -142,7 +101,7 @@ def run_app_bench(chromium: str = "/usr/bin/chromium", quick: bool = False) -> I
                     times[name] = switch_page(page, name)
                 yield {"what": f"page switch, {visit}", "pages": times, "max_seconds": max(times.values()),
                        "target": TARGETS["page_switch"]}
-            yield {"what": "server memory, every page visited (all shipped models loaded)", **memory_mib(server.pid)}
+            yield {"what": "server memory, every page visited (all shipped models loaded)", **server.memory_mib()}
 
             # --- VAE latent explorer: slider release -> new decoded image ---
             if any("VAE" in name for name in links):
@@ -151,16 +110,10 @@ def run_app_bench(chromium: str = "/usr/bin/chromium", quick: bool = False) -> I
             # --- Train page: the loss chart's refresh interval while a job runs ---
             if "Train" in links:
                 yield chart_interval(page, 8 if quick else 15)
-                yield {"what": "server memory after a training job", **memory_mib(server.pid)}
+                yield {"what": "server memory after a training job", **server.memory_mib()}
         finally:
-            server.terminate()
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
             browser.close()
-            log.close()
-    os.unlink(log.name)
 
 
 def switch_page(page, name: str) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from genmodels import app_bench, bench
+from genmodels import app_bench, app_server, bench
 from genmodels.data import is_available
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +143,7 @@ def test_machine_info_names_the_cpu_and_cores():
 
 def test_app_bench_helpers_summarise_and_format():
     assert app_bench.summary([0.2, 0.4, 0.3]) == {"median": 0.3, "min": 0.2, "max": 0.4, "n": 3}
-    memory = app_bench.memory_mib(os.getpid())
+    memory = app_server.memory_mib(os.getpid())
     if sys.platform.startswith("linux"):
         assert memory["rss_mib"] > 0 and memory["peak_rss_mib"] >= memory["rss_mib"]
     lines = [

@@ -2,51 +2,28 @@
 Chromium driven by Playwright."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from genmodels.app_server import CHROMIUM_ARGS, IDLE, AppServer
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
     # One torch thread per job: the server shares the cores with Chromium, and two spinning threads on a
     # busy machine made small matmuls up to 100x slower.
-    env = {**os.environ, "GENLAB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "GENLAB_THREADS": "1"}
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-             "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("the app did not start:\n" + log.read_text()[-3000:])
-        time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(15)
-    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+    server = AppServer(tmp_path_factory.mktemp("server") / "streamlit.log", env={"GENLAB_THREADS": "1"})
+    try:
+        server.wait_healthy(timeout=60)
+    except RuntimeError as error:
+        server.stop()
+        pytest.fail(str(error))
+    yield server.url
+    server.stop()
+    assert server.tracebacks() == 0, server.log.read_text()[-3000:]
 
 
 @pytest.fixture(scope="session")

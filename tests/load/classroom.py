@@ -25,21 +25,18 @@ import concurrent.futures
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from genmodels.app_server import CHROMIUM_ARGS, IDLE, AppServer
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-renderer-backgrounding",
-                 "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# Thirty tabs in one browser: none of them may be throttled as a background tab.
+BROWSER_ARGS = [*CHROMIUM_ARGS, "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+                "--disable-backgrounding-occluded-windows"]
 TRAIN = ("Train", "Train a model")  # sidebar link, page heading
 GAN = "GAN (MLP) (gan)"  # the family picker's label of the smallest preset: a 2-D GAN on 8,000 points
 FAMILY_SETTING = {GAN: "D steps per G step"}  # a setting only that family's form has
@@ -93,63 +90,6 @@ class ClassReport:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
-
-
-# --------------------------------------------------------------------------------------------
-# The server
-# --------------------------------------------------------------------------------------------
-
-class Server:
-    """``streamlit run app.py`` on a free loopback port, with its memory readable from /proc."""
-
-    def __init__(self, job_cap: int, ttl: int, log: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        env = {**os.environ, "GENLAB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "GENLAB_MAX_JOBS": str(job_cap)}
-        with open(log, "w") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-                 "--server.address=127.0.0.1", f"--server.port={self.port}", "--browser.gatherUsageStats=false",
-                 f"--server.disconnectedSessionTTL={ttl}"],
-                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-
-    def wait_healthy(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=1).read() == b"ok":
-                    return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the app did not start:\n" + self.log.read_text()[-3000:])
-            time.sleep(0.3)
-
-    def memory_mb(self, field_name: str = "VmRSS") -> float:
-        """VmRSS (now) or VmHWM (peak) of the server process, in MiB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no {field_name} in /proc/{self.process.pid}/status")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def tracebacks(self) -> int:
-        return self.log.read_text().count("Traceback")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,7 +282,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else 0.0
 
 
-async def closed_mid_training(browser, server: Server, config: ClassConfig, report: ClassReport,
+async def closed_mid_training(browser, server: AppServer, config: ClassConfig, report: ClassReport,
                               sessions: list[Session]) -> None:
     """A leaver starts the longest run the page offers and closes the tab; a probe, ready to start,
     presses Start at once and is queued behind it: how long until the probe trains?"""
@@ -364,7 +304,7 @@ async def closed_mid_training(browser, server: Server, config: ClassConfig, repo
     await probe.watch_job("probe", until="stopped")
 
 
-async def run_class(config: ClassConfig, server: Server) -> ClassReport:
+async def run_class(config: ClassConfig, server: AppServer) -> ClassReport:
     from playwright.async_api import async_playwright, expect
 
     expect.set_options(timeout=config.timeout * 1000)  # a loaded server answers slowly, not wrongly
@@ -372,7 +312,7 @@ async def run_class(config: ClassConfig, server: Server) -> ClassReport:
                          job_cap=config.job_cap)
     began = time.monotonic()
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         sessions: list[Session] = []
         try:
             # Warm-up: one student does a little of everything once, so that the baseline holds
@@ -386,7 +326,7 @@ async def run_class(config: ClassConfig, server: Server) -> ClassReport:
             await warm.session_models()
             await warm.close()
             await asyncio.sleep(min(config.ttl, 60) + 5)  # the warm-up session too is forgotten
-            report.baseline_rss_mb = server.memory_mb()
+            report.baseline_rss_mb = server.memory_mib()["rss_mib"]
 
             # The class arrives: trainers and slider movers, all at once.
             class_began, cpu_before = time.monotonic(), server.cpu_seconds()
@@ -424,7 +364,7 @@ async def run_class(config: ClassConfig, server: Server) -> ClassReport:
             # A student closes the tab mid-training: the job must stop and free its slot.
             if config.leaver:
                 await closed_mid_training(browser, server, config, report, sessions)
-            report.peak_rss_mb = server.memory_mb("VmHWM")
+            report.peak_rss_mb = server.memory_mib()["peak_rss_mib"]
         finally:
             for session in sessions:
                 report.page_errors += session.errors
@@ -436,9 +376,9 @@ async def run_class(config: ClassConfig, server: Server) -> ClassReport:
     left = time.monotonic()
     while time.monotonic() - left < config.ttl + config.settle:
         await asyncio.sleep(1)
-        report.after_rss_mb = round(server.memory_mb(), 1)
+        report.after_rss_mb = round(server.memory_mib()["rss_mib"], 1)
         report.rss_after_close.append(report.after_rss_mb)
-    report.peak_rss_mb = round(max(report.peak_rss_mb, server.memory_mb("VmHWM")), 1)
+    report.peak_rss_mb = round(max(report.peak_rss_mb, server.memory_mib()["peak_rss_mib"]), 1)
     report.baseline_rss_mb = round(report.baseline_rss_mb, 1)
     grown = report.peak_rss_mb - report.baseline_rss_mb
     report.retained_mb = round(report.after_rss_mb - report.baseline_rss_mb, 1)
@@ -451,7 +391,8 @@ async def run_class(config: ClassConfig, server: Server) -> ClassReport:
 def run(config: ClassConfig, log_dir: Path | None = None) -> ClassReport:
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="genlab-classroom-"))
     Session.shots = log_dir
-    server = Server(config.job_cap, config.ttl, log_dir / "streamlit.log")
+    server = AppServer(log_dir / "streamlit.log", env={"GENLAB_MAX_JOBS": str(config.job_cap)},
+                       options={"server.disconnectedSessionTTL": config.ttl})
     try:
         server.wait_healthy()
         # A thread of its own: in a pytest run, the e2e tests' sync Playwright keeps an event loop
