@@ -259,6 +259,12 @@ class TrainingJob:
         return not self._thread.is_alive()
 
     # --- reading ---
+    @property
+    def active(self) -> bool:
+        """Queued or training: what pages ask on every run, without copying the history (view)."""
+        with self._lock:
+            return self._state in ACTIVE_STATES
+
     def view(self) -> JobView:
         with self._lock:
             started, step = self._started, self._last_step

@@ -125,7 +125,7 @@ with st.form("ae_train_form"):
     train = st.form_submit_button("Train")
 if train:
     job = current_job()
-    if job is not None and job.view().active:
+    if job is not None and job.active:
         st.warning("This session is already training; stop that run first (sidebar).")
     else:
         try:

@@ -163,7 +163,7 @@ with st.form("gan_form"):
 
 if started:
     job = current_job()
-    if job is not None and job.view().active:
+    if job is not None and job.active:
         st.warning("This session is already training. Stop that run first (sidebar), then start again.")
     else:
         try:

@@ -117,7 +117,7 @@ with st.form("train_form"):
 
 job = current_job()
 if started:
-    if job is not None and job.view().active:
+    if job is not None and job.active:
         st.warning("This session is already training. Stop that run first (sidebar), then start again.")
     elif dataset_name == OWN_IMAGES and own_dataset is None:
         st.warning("Upload a zip of images first (above), or pick another dataset.")
@@ -170,7 +170,7 @@ live_progress()
 
 job = current_job()
 kept = kept_model_of(job)
-if kept is not None and not job.view().active:
+if kept is not None and not job.active:
     st.success(f"The model is kept in this session as **{job.name}**; the lesson pages can use it.")
     more, download = st.columns(2)
     with more:

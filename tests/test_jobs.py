@@ -51,10 +51,11 @@ def test_jobs_beyond_the_cap_queue_in_order_and_say_so(sprites_small):
     third = make_job(sprites_small, slots).start()
     wait_for(lambda: third.view().queue_position == 1)
     assert second.view().state == QUEUED and second.view().queue_position == 0
+    assert first.active and second.active  # training and queued both count as active
     third.stop()  # leaving the queue works without ever running
-    assert third.wait(5) and third.view().state == STOPPED
+    assert third.wait(5) and third.view().state == STOPPED and not third.active
     first.stop()
-    assert second.wait(60) and second.view().state == FINISHED
+    assert second.wait(60) and second.view().state == FINISHED and not second.active
 
 
 def test_a_failing_job_reports_a_message_and_frees_its_slot(sprites_small):

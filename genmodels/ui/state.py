@@ -54,7 +54,7 @@ def live_refresh() -> float | None:
     ``begin_job`` reruns the app to switch the timers on, and the sidebar reruns it once when the
     job has ended to switch them off (app.py)."""
     job = current_job()
-    return 1.0 if job is not None and job.view().active else None
+    return 1.0 if job is not None and job.active else None
 
 
 def begin_job(job: TrainingJob) -> NoReturn:
@@ -180,7 +180,7 @@ def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str,
 
 
 def is_training(kept: SessionModel) -> bool:
-    return kept.job is not None and kept.job.view().active
+    return kept.job is not None and kept.job.active
 
 
 def model_choices(families: tuple[str, ...] | None = None, include_training: bool = False) -> list[ModelChoice]:
