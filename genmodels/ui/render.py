@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from genmodels.images import rows_grid
-from genmodels.jobs import FAILED, QUEUED, RUNNING, STOPPED, JobView
+from genmodels.jobs import FAILED, QUEUED, RUNNING, JobView
 from genmodels.metrics import smooth
 
 # Loss terms, in the order and with the names a student reads them.
@@ -82,9 +82,9 @@ def job_status_line(view: JobView) -> str:
         eta = f", about {view.eta_seconds:.0f} s left" if view.eta_seconds is not None else ""
         return (f"**{view.name}**: training, step {view.step}/{view.total_steps}, "
                 f"{view.images_per_second:,.0f} images/s, {view.elapsed:.0f} s elapsed{eta}")
-    if view.state in (STOPPED, FAILED):
-        return f"**{view.name}**: {view.state}: {view.message}"
-    return f"**{view.name}**: {view.message}"
+    if view.state == FAILED:
+        return f"**{view.name}**: failed: {view.message}"
+    return f"**{view.name}**: {view.message}"  # finished or stopped: the message says which ("stopped at step 56")
 
 
 def png_data_url(picture) -> str:
