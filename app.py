@@ -6,7 +6,8 @@ session's training job (live, with a Stop button) and a reset-session button.
 
 import streamlit as st
 
-from genmodels.runtime import configure_process
+from genmodels.runtime import configure_process, env_int
+from genmodels.ui.cache import start_warming
 from genmodels.ui.render import job_status_line
 from genmodels.ui.state import live_refresh, poll_job, reset_session
 from genmodels.ui.status import device_label
@@ -14,7 +15,11 @@ from genmodels.ui.status import device_label
 
 @st.cache_resource
 def configure_once() -> bool:
-    configure_process()  # process-wide torch settings, once per server
+    """Once per server: process-wide torch settings, and (unless GENLAB_WARM_CACHES=0) the lessons'
+    shared results computed in the background, so the first student on each page need not wait."""
+    configure_process()
+    if env_int("GENLAB_WARM_CACHES", 1, 0, 1):
+        start_warming()
     return True
 
 

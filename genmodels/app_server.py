@@ -69,6 +69,16 @@ class AppServer:
                 raise RuntimeError("the app did not start:\n" + self.log.read_text()[-3000:])
             time.sleep(0.05)
 
+    def wait_for_log(self, text: str, timeout: float) -> float | None:
+        """Wait until ``text`` appears in the server's log; seconds since launch, or None when it
+        has not appeared within ``timeout`` seconds from now."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                return None
+            time.sleep(0.2)
+        return time.monotonic() - self.launched
+
     def memory_mib(self) -> dict[str, int | None]:
         return memory_mib(self.process.pid)
 

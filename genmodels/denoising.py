@@ -14,6 +14,10 @@ from genmodels.corruption import corrupt
 from genmodels.latent import reconstruct
 from genmodels.metrics import psnr, ssim
 
+DEFAULT_NOISE = "gaussian"  # the noise the Denoising lab opens on
+ROBUSTNESS_LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # not 0: a clean input's PSNR is unbounded
+PCA_SIZES = (2, 4, 8, 16, 32, 64, 128)  # the code sizes at which the Autoencoders lesson draws PCA
+
 
 @dataclass(frozen=True)
 class Denoised:

@@ -8,6 +8,7 @@ import streamlit as st
 from genmodels import losses
 from genmodels.codes import ALWAYS_ON_ABOVE, DEAD_BELOW, decoder_features
 from genmodels.data import is_available
+from genmodels.denoising import PCA_SIZES
 from genmodels.errors import GenLabError
 from genmodels.images import grid, rows_grid
 from genmodels.jobs import start_job
@@ -20,7 +21,6 @@ from genmodels.ui.state import begin_job, current_job, live_refresh, model_choic
 
 DATASET = "fashion-mnist"
 BATCH = 8
-PCA_SIZES = (2, 4, 8, 16, 32, 64, 128)
 
 st.title("Autoencoders")
 st.write("An autoencoder squeezes each image through a small code and rebuilds it. With fewer numbers than "

@@ -8,7 +8,7 @@ import streamlit as st
 
 from genmodels import corruption
 from genmodels.data import is_available
-from genmodels.denoising import denoise, reconstruction_errors
+from genmodels.denoising import DEFAULT_NOISE, ROBUSTNESS_LEVELS, denoise, reconstruction_errors
 from genmodels.errors import ImageRejected
 from genmodels.images import grid, prepare_image, rows_grid
 from genmodels.ui.cache import model_key, robustness_curve, typical_error
@@ -16,7 +16,6 @@ from genmodels.ui.state import model_choices, pick_model, shared_dataset
 
 NOISES = {"gaussian": "Gaussian noise (sigma)", "salt_pepper": "salt and pepper (fraction of pixels)",
           "masking": "masking (fraction of pixels set to 0)", "block": "block occlusion (side of the square)"}
-LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # not 0: a clean input's PSNR is unbounded
 BATCH = 8
 
 st.title("Denoising lab")
@@ -42,7 +41,8 @@ config = chosen.info.model_config
 trained_at = (f"{NOISES[config.corruption].split(' (')[0]} at {config.noise_level:g}" if config.corruption != "none"
               else "no noise (a plain autoencoder)")
 kind_column, level_column, seed_column = st.columns([2, 3, 1])
-kind = kind_column.selectbox("Noise", list(NOISES), format_func=lambda k: NOISES[k], key="dn_kind")
+kind = kind_column.selectbox("Noise", list(NOISES), index=list(NOISES).index(DEFAULT_NOISE),
+                            format_func=lambda k: NOISES[k], key="dn_kind")
 level = level_column.slider("Test-time strength", 0.0, 1.0, 0.5, 0.05, key="dn_level",
                             help="Training noise and test noise are separate: a model can be tested on noise "
                                  "it never saw in training.")
@@ -69,9 +69,9 @@ if is_available(dataset):
     st.subheader("Robustness: quality against noise level")
     figure = go.Figure()
     for choice in [chosen] + ([compared] if compared else []):
-        curve = robustness_curve(choice.model, model_key(choice), dataset, kind, LEVELS)
-        figure.add_scatter(x=list(LEVELS), y=curve["model"], mode="lines+markers", name=choice.label)
-    figure.add_scatter(x=list(LEVELS), y=curve["noisy input"], mode="lines+markers", name="noisy input",
+        curve = robustness_curve(choice.model, model_key(choice), dataset, kind, ROBUSTNESS_LEVELS)
+        figure.add_scatter(x=list(ROBUSTNESS_LEVELS), y=curve["model"], mode="lines+markers", name=choice.label)
+    figure.add_scatter(x=list(ROBUSTNESS_LEVELS), y=curve["noisy input"], mode="lines+markers", name="noisy input",
                        line={"dash": "dot"})
     if config.corruption == kind:
         figure.add_vline(x=config.noise_level, line_dash="dash", annotation_text="training noise")

@@ -7,6 +7,9 @@ import torch
 
 # Tests never reach the network: a dataset that is not on disk fails at once instead of downloading.
 os.environ["GENLAB_OFFLINE"] = "1"
+# No background cache warming in the test process (AppTest runs app.py): it would compete with the tests
+# for the cores. The e2e server turns it back on, as a real server runs.
+os.environ["GENLAB_WARM_CACHES"] = "0"
 
 from genmodels import data, registry  # noqa: E402
 

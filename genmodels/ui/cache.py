@@ -1,15 +1,26 @@
 """Per-model results computed once and shared (cache_resource: every session asking about the same
 model gets the same read-only tensors). Models are passed with a leading underscore (not hashed);
-``model_key`` identifies them instead."""
+``model_key`` identifies them instead.
+
+``warm_lesson_caches`` fills these caches for the shipped models in a background thread when the
+server starts, so the first student to open a lesson does not wait for them."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 import streamlit as st
 import torch
+from streamlit.logger import get_logger
 
 from genmodels import latent
+from genmodels.data import is_available
 from genmodels.images import grid
-from genmodels.ui.state import ModelChoice, shared_dataset
+from genmodels.ui.state import ModelChoice, shared_dataset, shipped_choices
+
+WARM_THREAD = "genlab-warm-caches"
 
 
 def model_key(choice: ModelChoice) -> str:
@@ -120,3 +131,71 @@ def real_image_scales(dataset: str) -> tuple[float, float]:
     data = shared_dataset(dataset, "cpu")
     return (gan_report.typical_nearest_distance(data.train_x, data.test_x),
             gan_report.variety(data.train_x[:32]))
+
+
+def warm_lesson_caches() -> list[str]:
+    """Compute what the lessons' first visits need for the shipped models, in the order of the
+    lessons: the Autoencoders lesson's PCA curve, reconstruction scores and code statistics; the
+    Denoising lab's robustness curves for its opening noise; the VAE explorer's encoded test sets;
+    GAN studio's real-image yardsticks, feature classifier and sample quality. On a cold 2-core
+    server these took the first visitor of Autoencoders ~3 s and of the Denoising lab ~4 s, and the
+    first press of "Measure" in GAN studio ~10 s. A page that asks for a value while it is being
+    computed here waits for it (cache_resource locks each key) instead of computing it again.
+    Returns a line per value warmed: its name and seconds."""
+    from genmodels.denoising import DEFAULT_NOISE, PCA_SIZES, ROBUSTNESS_LEVELS
+    from genmodels.frechet import classifier_path
+    from genmodels.ui.state import CHECKPOINT_DIR
+
+    done = []
+
+    def warm(name: str, function, *args) -> None:
+        began = time.monotonic()
+        function(*args)
+        done.append(f"{name} {time.monotonic() - began:.1f} s")
+
+    choices = [c for c in shipped_choices() if is_available(c.info.dataset)]
+    images = [c for c in choices if c.info.model_config.channels == 1 and c.info.model_config.image_size == 28]
+    for dataset in sorted({c.info.dataset for c in choices if c.info.family in ("ae", "sparse_ae")}):
+        warm(f"PCA curve on {dataset}", pca_curve, dataset, PCA_SIZES)
+    for c in choices:
+        if c.info.family in ("ae", "sparse_ae"):
+            warm(f"reconstruction PSNR of {c.name}", reconstruction_psnr, c.model, model_key(c), c.info.dataset)
+        if c.info.family == "sparse_ae" and c.model.config.arch == "mlp" and not c.model.config.hidden:
+            warm(f"code statistics of {c.name}", code_statistics, c.model, model_key(c), c.info.dataset)
+    for c in images:
+        if c.info.family in ("dae", "ae"):
+            warm(f"robustness curve of {c.name}", robustness_curve, c.model, model_key(c), c.info.dataset,
+                 DEFAULT_NOISE, ROBUSTNESS_LEVELS)
+        if c.info.family == "dae":
+            warm(f"typical error of {c.name}", typical_error, c.model, model_key(c), c.info.dataset)
+    for c in choices:
+        if c.info.family == "vae" or (c.info.family == "ae" and c.model.config.latent_dim == 2):
+            warm(f"encoded test set of {c.name}", encoded_test_set, c.model, model_key(c), c.info.dataset)
+    for c in choices:
+        if c.info.family in ("gan", "dcgan") and c.info.model_config.data == "image":
+            warm(f"real-image scales of {c.info.dataset}", real_image_scales, c.info.dataset)
+            if classifier_path(CHECKPOINT_DIR, c.info.dataset).exists():
+                warm(f"sample quality of {c.name}", sample_quality, c.model, model_key(c), c.info.dataset)
+    return done
+
+
+def start_warming() -> threading.Thread:
+    """Run ``warm_lesson_caches`` in a daemon thread and log what it did. The thread has no script
+    context, so the cached functions' spinners have nowhere to show; Streamlit's warning about that
+    missing context is silenced for this thread alone."""
+    logger = get_logger("genmodels.warm")
+
+    def run() -> None:
+        began = time.monotonic()
+        try:
+            done = warm_lesson_caches()
+        except Exception:  # a page computing the same value will raise it again, with its own message
+            logger.exception("warming the lessons' caches failed")
+            return
+        logger.info("lessons' caches warm in %.1f s: %s", time.monotonic() - began, "; ".join(done))
+
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: record.threadName != WARM_THREAD)
+    thread = threading.Thread(target=run, name=WARM_THREAD, daemon=True)
+    thread.start()
+    return thread

@@ -183,13 +183,18 @@ def is_training(kept: SessionModel) -> bool:
     return kept.job is not None and kept.job.active
 
 
+def shipped_choices() -> list[ModelChoice]:
+    """The shipped checkpoints as choices (the same shared model objects for every session)."""
+    shipped, _ = shipped_models(str(CHECKPOINT_DIR))
+    return [ModelChoice(f"{name} (shipped)", "shipped", loaded.model, loaded.info, name)
+            for name, loaded in shipped.items()]
+
+
 def model_choices(families: tuple[str, ...] | None = None, include_training: bool = False) -> list[ModelChoice]:
     """Shipped models, then the session's, optionally only of ``families``. A session model that a
     job is training right now ("train more") is left out unless ``include_training``: reading it
     from a page while another thread updates it would show half-updated weights."""
-    shipped, _ = shipped_models(str(CHECKPOINT_DIR))
-    choices = [ModelChoice(f"{name} (shipped)", "shipped", loaded.model, loaded.info, name)
-               for name, loaded in shipped.items()]
+    choices = shipped_choices()
     choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info, name)
                 for name, kept in session_models().items() if include_training or not is_training(kept)]
     return [c for c in choices if families is None or c.info.family in families]

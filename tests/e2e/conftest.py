@@ -12,18 +12,25 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_server(tmp_path_factory):
     # One torch thread per job: the server shares the cores with Chromium, and two spinning threads on a
-    # busy machine made small matmuls up to 100x slower.
-    server = AppServer(tmp_path_factory.mktemp("server") / "streamlit.log", env={"GENLAB_THREADS": "1"})
+    # busy machine made small matmuls up to 100x slower. The lessons' caches warm as on a real server (the
+    # test process itself turns warming off).
+    environment = {"GENLAB_THREADS": "1", "GENLAB_WARM_CACHES": "1"}
+    server = AppServer(tmp_path_factory.mktemp("server") / "streamlit.log", env=environment)
     try:
         server.wait_healthy(timeout=60)
     except RuntimeError as error:
         server.stop()
         pytest.fail(str(error))
-    yield server.url
+    yield server
     server.stop()
     assert server.tracebacks() == 0, server.log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    return app_server.url
 
 
 @pytest.fixture(scope="session")
