@@ -7,6 +7,7 @@ server starts, so the first student to open a lesson does not wait for them."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from streamlit.logger import get_logger
 from genmodels import latent
 from genmodels.data import is_available
 from genmodels.images import grid
+from genmodels.runtime import release_memory
 from genmodels.ui.state import ModelChoice, shared_dataset, shipped_choices
 
 WARM_THREAD = "genlab-warm-caches"
@@ -135,13 +137,14 @@ def real_image_scales(dataset: str) -> tuple[float, float]:
 
 def warm_lesson_caches() -> list[str]:
     """Compute what the lessons' first visits need for the shipped models, in the order of the
-    lessons: the Autoencoders lesson's PCA curve, reconstruction scores and code statistics; the
-    Denoising lab's robustness curves for its opening noise; the VAE explorer's encoded test sets;
-    GAN studio's real-image yardsticks, feature classifier and sample quality. On a cold 2-core
-    server these took the first visitor of Autoencoders ~3 s and of the Denoising lab ~4 s, and the
-    first press of "Measure" in GAN studio ~10 s. A page that asks for a value while it is being
-    computed here waits for it (cache_resource locks each key) instead of computing it again.
-    Returns a line per value warmed: its name and seconds."""
+    lessons: the optimizers' first import; the Autoencoders lesson's PCA curve, reconstruction
+    scores and code statistics; the Denoising lab's robustness curves for its opening noise; the VAE
+    explorer's encoded test sets; GAN studio's real-image yardsticks, feature classifier and sample
+    quality. On a cold 2-core server these took the first visitor of Autoencoders ~3 s, of the
+    Denoising lab ~4 s and of the 2-D GAN lab ~1.2 s, and the first press of "Measure" in GAN
+    studio ~10 s. A page that asks for a value while it is being computed here waits for it
+    (cache_resource locks each key) instead of computing it again. Returns a line per value
+    warmed: its name and seconds."""
     from genmodels.denoising import DEFAULT_NOISE, PCA_SIZES, ROBUSTNESS_LEVELS
     from genmodels.frechet import classifier_path
     from genmodels.ui.state import CHECKPOINT_DIR
@@ -153,6 +156,9 @@ def warm_lesson_caches() -> list[str]:
         function(*args)
         done.append(f"{name} {time.monotonic() - began:.1f} s")
 
+    # The first torch.optim optimizer a process builds imports torch._dynamo (about 1.2 s): the first
+    # visit of the 2-D GAN lab, or the first Start on the Train page, would pay for it.
+    warm("torch._dynamo (imported by the first optimizer)", importlib.import_module, "torch._dynamo")
     choices = [c for c in shipped_choices() if is_available(c.info.dataset)]
     images = [c for c in choices if c.info.model_config.channels == 1 and c.info.model_config.image_size == 28]
     for dataset in sorted({c.info.dataset for c in choices if c.info.family in ("ae", "sparse_ae")}):
@@ -192,6 +198,7 @@ def start_warming() -> threading.Thread:
         except Exception:  # a page computing the same value will raise it again, with its own message
             logger.exception("warming the lessons' caches failed")
             return
+        release_memory()  # the scratch tensors of the work above, held by this thread's malloc arena
         logger.info("lessons' caches warm in %.1f s: %s", time.monotonic() - began, "; ".join(done))
 
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
