@@ -26,6 +26,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -262,7 +263,12 @@ def one_thread():
 # --------------------------------------------------------------------------------------------
 
 class GANLab:
-    """One interactive 2-D GAN experiment. Not thread-safe: one page session drives it.
+    """One interactive 2-D GAN experiment, driven by one page session.
+
+    Streamlit can start a new run of a session's script while the last one is still inside
+    ``train`` (a click on Pause reruns the page at once), so the lab's methods take turns on
+    ``lock``, and ``train`` asks ``keep_going`` before each step: a Pause or Reset ends the old
+    run's training at its next step, instead of after it has trained on under the new run's feet.
 
     ``dataset`` may be passed in (a shared read-only copy; the lab only indexes it), else it is
     generated from ``config.dataset``."""
@@ -273,12 +279,17 @@ class GANLab:
         self.dataset = (dataset if dataset is not None else load_dataset(config.dataset)).to("cpu")
         self.config = config
         self.span = canvas_span(self.dataset)
+        self.lock = threading.RLock()
         self.reset()
 
     # --- building and resetting ---
 
     def reset(self) -> None:
         """A fresh model from the config's seed: the same seed gives the same start and the same run."""
+        with self.lock:
+            self._build()
+
+    def _build(self) -> None:
         config, spec, device = self.config, registry.family("gan"), torch.device("cpu")
         self.model = registry.build_model(spec, config.model_config(), seed=config.seed)
         self.model.train()
@@ -305,12 +316,13 @@ class GANLab:
         others = sorted(set(changes) - set(LIVE_SETTINGS))
         if others:
             raise ConfigError(f"{', '.join(others)} can only change with a new model; live: {', '.join(LIVE_SETTINGS)}")
-        self.config = dataclasses.replace(self.config, **changes)  # validates
-        for group in self.optimizers["generator"].param_groups:
-            group["lr"] = self.config.lr_g
-        for group in self.optimizers["discriminator"].param_groups:
-            group["lr"] = self.config.lr_d
-        self.model.config = dataclasses.replace(self.model.config, d_steps=self.config.d_steps)  # gan_step reads it
+        with self.lock:
+            self.config = dataclasses.replace(self.config, **changes)  # validates
+            for group in self.optimizers["generator"].param_groups:
+                group["lr"] = self.config.lr_g
+            for group in self.optimizers["discriminator"].param_groups:
+                group["lr"] = self.config.lr_d
+            self.model.config = dataclasses.replace(self.model.config, d_steps=self.config.d_steps)  # gan_step reads
 
     # --- training ---
 
@@ -319,14 +331,15 @@ class GANLab:
         index = torch.randint(0, len(self.dataset.train_x), (self.config.batch_size,), generator=self.generator)
         return self.dataset.train_x[index]
 
-    def train(self, steps: int, max_seconds: float | None = None) -> int:
+    def train(self, steps: int, max_seconds: float | None = None, keep_going: Callable[[], bool] | None = None) -> int:
         """Up to ``steps`` D+G steps (``d_steps`` D updates, then one G update: training.gan_step),
-        stopping early after ``max_seconds`` of wall clock. Returns the steps taken. Raises
-        TrainingDiverged (with advice) if a loss becomes NaN or infinite."""
+        stopping early after ``max_seconds`` of wall clock or when ``keep_going()`` says no (it is
+        asked before every step). Returns the steps taken. Raises TrainingDiverged (with advice) if
+        a loss becomes NaN or infinite."""
         check_int("steps", steps, 0, 1_000_000)
         began, done = time.monotonic(), 0
-        with one_thread():
-            while done < steps:
+        with self.lock, one_thread():
+            while done < steps and (keep_going is None or keep_going()):
                 step_began = time.monotonic()
                 terms = training.gan_step(self.model, self.real_batch(), None, self.context)
                 self.d_updates += self.config.d_steps
@@ -340,7 +353,7 @@ class GANLab:
     def step_discriminator(self) -> dict[str, float]:
         """One update of D alone (training.discriminator_step): G does not move."""
         began = time.monotonic()
-        with one_thread():
+        with self.lock, one_thread():
             terms = training.discriminator_step(self.model, self.model.to_model_space(self.real_batch()), self.context)
             self.d_updates += 1
             return self._after_step(terms, began)
@@ -348,7 +361,7 @@ class GANLab:
     def step_generator(self) -> dict[str, float]:
         """One update of G alone (training.generator_step) through the current, frozen D."""
         began = time.monotonic()
-        with one_thread():
+        with self.lock, one_thread():
             terms = training.generator_step(self.model, self.config.batch_size, self.context)
             self.g_updates += 1
             return self._after_step(terms, began)
@@ -409,6 +422,10 @@ class GANLab:
         return output.clamp(0, 1) if self.config.loss == "least_squares" else torch.sigmoid(output)
 
     def canvas(self) -> Canvas:
+        with self.lock:  # one model state throughout (and no update under gradient_arrows' autograd)
+            return self._canvas()
+
+    def _canvas(self) -> Canvas:
         axis = torch.linspace(-self.span, self.span, SURFACE_CELLS)  # (S,)
         gy, gx = torch.meshgrid(axis, axis, indexing="ij")  # (S, S) each; rows follow y
         surface = self.verdict(torch.stack([gx.flatten(), gy.flatten()], dim=1)).reshape(SURFACE_CELLS, SURFACE_CELLS)
@@ -460,7 +477,8 @@ class GANLab:
 
     def quality(self) -> Quality:
         """Mode coverage on ring and grid; precision and recall against the shown real points otherwise."""
-        generated = self.generate()
+        with self.lock:
+            generated = self.generate()
         spread = (generated.std(dim=0).norm() / self.shown_real.std(dim=0).norm()).item()
         with one_thread():
             if self.dataset.modes is not None:

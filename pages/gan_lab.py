@@ -132,14 +132,20 @@ def start_run() -> None:
     st.session_state[LAST_FRAME] = time.monotonic()
 
 
+def keep_running() -> bool:
+    return st.session_state.get(RUNNING, False)
+
+
 def pause_run() -> None:
-    st.session_state[RUNNING] = False
-    st.session_state[NOTICE] = ("info", f"Paused at step {st.session_state[LAB].step:,}.")
+    st.session_state[RUNNING] = False  # a frame still training in the run this click replaced stops...
+    lab = st.session_state[LAB]
+    with lab.lock:  # ...at its next step: wait for that, so the step quoted is the step shown
+        st.session_state[NOTICE] = ("info", f"Paused at step {lab.step:,}.")
 
 
 def reset_lab() -> None:
+    st.session_state[RUNNING] = False  # first, so that a frame still training stops (see pause_run)
     st.session_state[LAB].reset()
-    st.session_state[RUNNING] = False
     st.session_state[NOTICE] = ("info", "Reset: a fresh model from the same settings and seed.")
 
 
@@ -193,7 +199,8 @@ def live() -> None:
         since = time.monotonic() - st.session_state.get(LAST_FRAME, 0.0)
         low, high = TRAIN_SECONDS_PER_TICK
         try:
-            lab.train(st.session_state["gl_speed"], max_seconds=min(max(0.6 * since, low), high))
+            lab.train(st.session_state["gl_speed"], max_seconds=min(max(0.6 * since, low), high),
+                      keep_going=keep_running)
         except TrainingDiverged as error:
             stop_running("error", str(error))
         st.session_state[LAST_FRAME] = time.monotonic()

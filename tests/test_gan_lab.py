@@ -3,6 +3,8 @@ step's two-phase contract (D first, on detached fakes; then G through a frozen D
 
 import dataclasses
 import math
+import threading
+import time
 
 import pytest
 import torch
@@ -207,6 +209,39 @@ def test_same_seed_same_run_and_reset_starts_over(ring):
     first.reset()
     assert first.step == 0 and first.history == [] and torch.equal(first.generate(), start)
     assert not torch.equal(lab_on(ring, seed=4).generate(), start)
+
+
+def test_keep_going_is_asked_before_every_step(ring):
+    lab = lab_on(ring)
+    assert lab.train(1000, keep_going=lambda: lab.step < 7) == 7
+    assert lab.train(1000, keep_going=lambda: False) == 0 and lab.step == 7
+
+
+@pytest.mark.parametrize("action", ["pause", "reset"])
+def test_a_pause_or_reset_from_another_thread_ends_training_at_the_next_step(ring, action):
+    """The page's protocol when a click reruns it while the last run is still training: clear the
+    running flag, then take the lock (and reset under it). Training stops at its next step, and
+    nothing trains after the click has read (or reset) the lab."""
+    lab = lab_on(ring, seed=5)
+    running = threading.Event()
+    running.set()
+    trainer = threading.Thread(target=lab.train, args=(1_000_000,), kwargs={"max_seconds": 30,
+                                                                            "keep_going": running.is_set})
+    trainer.start()
+    while lab.step < 3:
+        time.sleep(0.001)
+    running.clear()
+    if action == "reset":
+        lab.reset()
+        seen = 0
+    else:
+        with lab.lock:
+            seen = lab.step
+    trainer.join(10)
+    assert not trainer.is_alive()
+    assert lab.step == seen
+    if action == "reset":
+        assert lab.history == [] and torch.equal(lab.generate(), lab_on(ring, seed=5).generate())
 
 
 def test_retune_changes_rates_and_d_steps_but_keeps_the_model(ring):
