@@ -29,7 +29,9 @@ from genmodels.ui.state import (
 
 LEARNING_RATES = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 WIDTHS = [4, 8, 16, 32, 64, 128, 256, 512]
-TIMELINE = "gan_timeline"
+TIMELINE = "gan_timeline"  # the timeline slider's value (1-based)
+TIMELINE_COUNT = "gan_timeline_count"  # the snapshots there were when the slider was last drawn
+TIMELINE_RUN = "gan_timeline_run"  # the id of the run the timeline shows
 
 st.title("GAN studio")
 st.write("A generator G turns random noise into images; a discriminator D scores images as real or fake. "
@@ -177,20 +179,24 @@ if started:
             overrides.pop("hidden", None)
             job = start_job(preset.family, shared_dataset(preset.dataset, device), config,
                             name=name.strip() or preset.family, **overrides)
-            st.session_state.pop(TIMELINE, None)
             begin_job(job)
         except GenLabError as error:
             st.error(f"Could not start: {error}")
 
 
-def timeline_index(count: int) -> int:
-    """The snapshot to show: the newest, unless the student has dragged the timeline back."""
+def timeline_index(count: int, run: int) -> int:
+    """The snapshot to show of run ``run``'s ``count``: the newest, unless the student has dragged the
+    timeline back. A new run (started here or on the Train page) is followed from its start."""
+    if st.session_state.get(TIMELINE_RUN) != run:
+        st.session_state[TIMELINE_RUN] = run
+        st.session_state.pop(TIMELINE_COUNT, None)
+        st.session_state.pop(TIMELINE, None)
     if count == 1:
         return 0
-    following = st.session_state.get("gan_timeline_count") in (None, st.session_state.get(TIMELINE))
+    following = st.session_state.get(TIMELINE_COUNT) in (None, st.session_state.get(TIMELINE))
     if following or st.session_state.get(TIMELINE, 0) > count:
         st.session_state[TIMELINE] = count
-    st.session_state["gan_timeline_count"] = count
+    st.session_state[TIMELINE_COUNT] = count
     return st.slider("Timeline: snapshot", 1, count, key=TIMELINE,
                      help="Drag back to watch the samples form from noise; drag to the end to follow the run") - 1
 
@@ -228,7 +234,7 @@ def live_run() -> None:
             st.caption("The curves appear after the first steps.")
     with pictures:
         if view.snapshots:
-            shot = view.snapshots[timeline_index(len(view.snapshots))]
+            shot = view.snapshots[timeline_index(len(view.snapshots), job.id)]
             st.image(rows_grid(fold_rows(shot.images), scale=3), width="stretch",
                      caption=f"samples from the same fixed noise, step {shot.step}")
         else:

@@ -1,6 +1,8 @@
 """The GAN studio in AppTest: the shipped DCGAN's samples, interpolation, nearest training images and
 sample quality; a finished run's timeline of snapshots; presets loading their settings."""
 
+import dataclasses
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -66,6 +68,42 @@ def test_a_runs_timeline_slider_selects_its_stored_sample_grids(finished_gan_job
     assert any(f"fixed noise, step {snapshots[0].step}" in c for c in captions(app))
     assert len(app.get("plotly_chart")) >= 2  # the losses and D's outputs
     assert "tiny-dcgan (this session)" in app.selectbox(key="gan_model").options  # kept when it finished
+
+
+class Replayed:
+    """A finished run seen while it ran: its view shows only the first ``shown`` snapshots."""
+
+    def __init__(self, job: TrainingJob):
+        self.job, self.shown = job, 1
+
+    def __getattr__(self, name):
+        return getattr(self.job, name)
+
+    def view(self):
+        view = self.job.view()
+        return dataclasses.replace(view, snapshots=view.snapshots[:self.shown])
+
+
+def test_the_timeline_follows_each_new_run_from_its_start(finished_gan_job, sprites_small):
+    first = Replayed(finished_gan_job)
+    app = app_on(PAGE, genlab_job=first)
+    for shown in (2, 3):
+        first.shown = shown
+        app.run()
+    assert app.slider(key="gan_timeline").value == 3
+    # The session's next run: its snapshots arrive one by one, and the timeline keeps up with them.
+    spec = registry.family("dcgan")
+    config = TrainConfig(epochs=1, max_steps=9, batch_size=32, lr=2e-4, log_every=3, snapshot_every=3,
+                         snapshot_count=8)
+    second = TrainingJob(spec, registry.build_model(spec, tiny_config("dcgan", sprites_small)), sprites_small,
+                         config, name="second").start()
+    assert second.wait(120)
+    app.session_state["genlab_job"] = replayed = Replayed(second)
+    for shown in (1, 2, 3):
+        replayed.shown = shown
+        app.run()
+        assert not app.exception
+        assert any(f"fixed noise, step {second.view().snapshots[shown - 1].step}" in c for c in captions(app))
 
 
 def test_a_failure_preset_loads_its_settings_and_starts_a_run():
