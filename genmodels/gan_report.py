@@ -31,6 +31,7 @@ class Finding:
     detected: bool
     evidence: str  # what was measured, with the numbers
     advice: str  # what it means, and what to try
+    judged: bool = True  # False while there is too little to go on (``evidence`` says why)
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def discriminator_wins(history: list[dict]) -> Finding:
     real, fake = recent(history, "d_real"), recent(history, "d_fake")
     name = "discriminator wins"
     if len(real) < MIN_ROWS:
-        return Finding(name, False, "too early to tell", "")
+        return Finding(name, False, "too early to tell", "", judged=False)
     d_real, d_fake = sum(real) / len(real), sum(fake) / len(fake)
     evidence = f"recently D(x) = {d_real:.2f} and D(G(z)) = {d_fake:.2f}"
     if d_real > D_WINS_REAL and d_fake < D_WINS_FAKE:
@@ -97,10 +98,15 @@ def discriminator_wins(history: list[dict]) -> Finding:
     return Finding(name, False, evidence + ": neither player dominates" if d_fake > 0.25 else evidence, "")
 
 
-def mode_collapse(sample_variety: float | None, real_variety: float | None) -> Finding:
+def mode_collapse(sample_variety: float | None, real_variety: float | None, logged_rows: int) -> Finding:
+    """``logged_rows``: the rows of loss history so far. An untrained generator's samples all look
+    alike (grey blobs), so a healthy run starts out looking collapsed: wait for MIN_ROWS rows, as
+    the other checks do (a healthy DCGAN's samples reach 90% of real variety by then)."""
     name = "mode collapse"
     if sample_variety is None or not real_variety:
-        return Finding(name, False, "no samples yet", "")
+        return Finding(name, False, "no samples yet", "", judged=False)
+    if logged_rows < MIN_ROWS:
+        return Finding(name, False, "too early to tell", "", judged=False)
     ratio = sample_variety / real_variety
     evidence = f"samples from different noise differ {ratio:.0%} as much as real images do"
     if ratio < VARIETY_RATIO:
@@ -132,7 +138,7 @@ def oscillation(history: list[dict]) -> Finding:
     values = [row["g_loss"] for row in history if "g_loss" in row]
     name = "oscillation"
     if len(values) < 2 * MIN_ROWS:
-        return Finding(name, False, "too early to tell", "")
+        return Finding(name, False, "too early to tell", "", judged=False)
     half = smooth(values)[len(values) // 2:]
     typical = sum(abs(v) for v in half) / len(half)
     count = swings(half) if (max(half) - min(half)) > SWING_RELATIVE * typical else 0
@@ -147,4 +153,5 @@ def oscillation(history: list[dict]) -> Finding:
 def diagnose(history: list[dict], sample_variety: float | None = None,
              real_variety: float | None = None) -> list[Finding]:
     """All three checks, in the order a student should read them."""
-    return [discriminator_wins(history), mode_collapse(sample_variety, real_variety), oscillation(history)]
+    return [discriminator_wins(history), mode_collapse(sample_variety, real_variety, len(history)),
+            oscillation(history)]

@@ -207,10 +207,13 @@ def show_findings(view) -> None:
     findings = gan_report.diagnose(view.history, gan_report.variety(latest) if latest is not None else None,
                                    real_variety)
     for finding in findings:
+        name = finding.name.capitalize()
         if finding.detected:
-            st.warning(f"**{finding.name.capitalize()}**: {finding.evidence}. {finding.advice}")
+            st.warning(f"**{name}**: {finding.evidence}. {finding.advice}")
+        elif finding.judged:
+            st.caption(f"{name}: no ({finding.evidence}).")
         else:
-            st.caption(f"No {finding.name}: {finding.evidence}.")
+            st.caption(f"{name}: {finding.evidence}.")
 
 
 @st.fragment(run_every=live_refresh())

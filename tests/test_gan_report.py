@@ -39,9 +39,15 @@ def test_discriminator_wins_when_it_tells_real_from_fake():
 
 
 def test_mode_collapse_compares_sample_variety_with_real_variety():
-    assert gan_report.mode_collapse(1.0, 5.0).detected
-    assert not gan_report.mode_collapse(4.0, 5.0).detected
-    assert not gan_report.mode_collapse(None, 5.0).detected
+    rows = gan_report.MIN_ROWS
+    assert gan_report.mode_collapse(1.0, 5.0, rows).detected
+    assert not gan_report.mode_collapse(4.0, 5.0, rows).detected
+    assert not gan_report.mode_collapse(None, 5.0, rows).detected
+
+
+def test_mode_collapse_waits_while_an_untrained_generator_still_draws_alike_blobs():
+    early = gan_report.mode_collapse(1.0, 5.0, gan_report.MIN_ROWS - 1)
+    assert not early.detected and early.evidence == "too early to tell"
 
 
 def test_swings_counts_large_reversals_only():
