@@ -172,7 +172,8 @@ PRESETS: dict[str, Preset] = {
     "tiny_g": Preset(
         "Tiny generator: 4 hidden units", LabConfig(g_hidden=4, g_depth=1),
         "With 4 ReLU units G's output is made of a few flat pieces: it can only lay its points along a bent "
-        "line, so it reaches one or two modes and strings points across the gaps. D has room to spare and wins."),
+        "line, so it reaches one or two modes and strings points across the gaps between them (the off-mode "
+        "points). D stays ahead, near D(x) = 0.8 and D(G(z)) = 0.2, but cannot show G a way out."),
 }
 DEFAULT_PRESET = "balanced"
 

@@ -64,8 +64,4 @@ GAN_STUDIO_PRESETS: dict[str, Preset] = {
         TrainConfig(epochs=2, batch_size=128, lr=1e-3, snapshot_every=25, snapshot_count=32),
         note="A generator with 8 hidden units cannot draw the variety of garments, so it settles on a few blurry "
              "outputs whatever the noise (mode collapse)."),
-    "Failure: learning rates too high": Preset(
-        "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256},
-        TrainConfig(epochs=2, batch_size=128, lr=5e-3, snapshot_every=25, snapshot_count=32),
-        note="Steps 25x the recipe's: each player overshoots the other's last move and the losses oscillate."),
 }
