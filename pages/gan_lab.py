@@ -16,7 +16,7 @@ from genmodels.ui.state import shared_dataset
 LAB = "gl_lab"  # this session's GANLab
 RUNNING = "gl_running"  # True while Run is on
 RUN_STARTED = "gl_run_started"  # the lab's train_seconds when Run was pressed
-NOTICE = "gl_notice"  # (kind, text) shown once: why a run paused, what Apply did
+NOTICE = "gl_notice"  # (kind, text) for the next full run to show: why a run paused, what Apply did
 LAST_FRAME = "gl_last_frame"  # time.monotonic() when the last running frame was drawn
 TICK_SECONDS = 0.8  # while running, the browser asks for a frame this often...
 # ...and each frame first trains for about 60% of the time since the last one, within these bounds:
@@ -189,13 +189,17 @@ def stop_running(kind: str, text: str) -> None:
 @st.fragment(run_every=TICK_SECONDS if running else None)
 def live() -> None:
     """The canvas, the curves and the numbers. While running, this part reruns every TICK_SECONDS or
-    so and trains first (see TRAIN_SECONDS_PER_TICK). It holds no widgets: widgets redrawn on every
-    frame can miss a click."""
+    so: it draws the lab as it is, then trains for the next frame (see TRAIN_SECONDS_PER_TICK).
+    Drawing first matters: while a run is going, Streamlit fades every element the run has not
+    redrawn yet, and training first had kept the curves and numbers faded most of the time. It
+    holds no widgets: widgets redrawn on every frame can miss a click."""
     lab: GANLab = st.session_state[LAB]
-    if st.session_state.get(RUNNING, False):
-        if lab.train_seconds - st.session_state.get(RUN_STARTED, 0.0) >= MAX_RUN_TRAIN_SECONDS:
-            stop_running("info", f"Paused by itself after {MAX_RUN_TRAIN_SECONDS} s of training, at step "
-                                 f"{lab.step:,}. Press Run to go on.")
+    running = st.session_state.get(RUNNING, False)
+    if running and lab.train_seconds - st.session_state.get(RUN_STARTED, 0.0) >= MAX_RUN_TRAIN_SECONDS:
+        stop_running("info", f"Paused by itself after {MAX_RUN_TRAIN_SECONDS} s of training, at step "
+                             f"{lab.step:,}. Press Run to go on.")
+    draw(lab)
+    if running:
         since = time.monotonic() - st.session_state.get(LAST_FRAME, 0.0)
         low, high = TRAIN_SECONDS_PER_TICK
         try:
@@ -205,10 +209,8 @@ def live() -> None:
             stop_running("error", str(error))
         st.session_state[LAST_FRAME] = time.monotonic()
 
-    notice = st.session_state.pop(NOTICE, None)
-    if notice is not None:
-        getattr(st, notice[0])(notice[1])
 
+def draw(lab: GANLab) -> None:
     canvas = lab.canvas()
     quality = lab.quality()
     canvas_column, curves_column = st.columns([11, 9])
@@ -269,6 +271,11 @@ def show_quality(lab: GANLab, quality: gan_lab.Quality) -> None:
     show(f"**{diagnosis.title}.** {diagnosis.explanation}")
 
 
+# Why a run paused, what Apply did: shown by the full run after the action, so it stays until the next
+# one (the live part's frames would each have to show it again).
+notice = st.session_state.pop(NOTICE, None)
+if notice is not None:
+    getattr(st, notice[0])(notice[1])
 live()
 
 with st.expander("What you are looking at", expanded=True):

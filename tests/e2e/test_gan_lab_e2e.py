@@ -16,6 +16,11 @@ TRACES = """() => Object.fromEntries(
         .flatMap(plot => (plot.data || []).filter(t => t.name).map(t => [t.name, JSON.stringify(t.x)])))"""
 
 
+# How visible the first metric ("Modes covered") is: the product of its ancestors' opacities.
+METRIC_OPACITY = """() => { let o = 1; for (let e = document.querySelector("[data-testid='stMetric']"); e;
+    e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity); return o; }"""
+
+
 def traces(page) -> dict[str, str]:
     return page.evaluate(TRACES)
 
@@ -65,17 +70,27 @@ def test_run_moves_the_points_and_grows_the_curves_until_paused(page):
     expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=30_000)
     wait_for(lambda: step_shown(page) > 50, "training after Run")
     print(f"50 steps {time.monotonic() - pressed:.1f} s after pressing Run")
+    # Plotly redraws a moment after the caption (or before it): wait for the points, do not race them.
+    wait_for(lambda: traces(page).get("generated G(z)") not in (one_step, None), "the points moving after Run")
     now = settled_traces(page, "generated G(z)", "D loss")
     moved, curve = now["generated G(z)"], len(now["D loss"])
-    assert moved != one_step
     wait_for(lambda: len(traces(page).get("D loss", "")) > curve, "the loss curve growing")
     wait_for(lambda: traces(page).get("generated G(z)") not in (moved, None), "the points moving on")
+    # The numbers stay solid while it runs: Streamlit fades what a rerun has not redrawn yet, and frames
+    # that trained before drawing had kept them faded most of the time.
+    opacities = []
+    for _ in range(20):
+        opacities.append(page.evaluate(METRIC_OPACITY))
+        time.sleep(0.2)
+    assert sum(o > 0.9 for o in opacities) >= len(opacities) // 2, opacities
 
     page.get_by_role("button", name="Pause", exact=True).click()
     expect(page.get_by_text(re.compile(r"Paused at step [\d,]+"))).to_be_visible(timeout=30_000)
     expect(page.get_by_role("button", name="Run", exact=True)).to_be_visible()
     page.locator(IDLE).wait_for(state="attached", timeout=30_000)
     paused_at, paused_points = step_shown(page), settled_traces(page, "generated G(z)")["generated G(z)"]
+    notice = page.get_by_text(re.compile(r"Paused at step [\d,]+")).inner_text()
+    assert int(re.search(r"step ([\d,]+)", notice).group(1).replace(",", "")) == paused_at  # what it says it shows
     time.sleep(2)  # paused: no more frames arrive
     assert step_shown(page) == paused_at
     assert settled_traces(page, "generated G(z)")["generated G(z)"] == paused_points
