@@ -17,11 +17,21 @@ from genmodels.metrics import psnr
 from genmodels.training import TrainConfig
 from genmodels.ui.cache import code_statistics, model_key, pca_curve, reconstruction_psnr
 from genmodels.ui.render import job_status_line
-from genmodels.ui.state import begin_job, current_job, live_refresh, model_choices, pick_model, poll_job, shared_dataset
+from genmodels.ui.state import (
+    begin_job,
+    current_job,
+    live_refresh,
+    model_choices,
+    pick_model,
+    poll_job,
+    run_through_the_app,
+    shared_dataset,
+)
 
 DATASET = "fashion-mnist"
 BATCH = 8
 
+run_through_the_app()
 st.title("Autoencoders")
 st.write("An autoencoder squeezes each image through a small code and rebuilds it. With fewer numbers than "
          "pixels it cannot copy: it has to find the structure that clothes share. A sparse autoencoder adds a "

@@ -12,12 +12,13 @@ from genmodels.denoising import DEFAULT_NOISE, ROBUSTNESS_LEVELS, denoise, recon
 from genmodels.errors import ImageRejected
 from genmodels.images import grid, prepare_image, rows_grid
 from genmodels.ui.cache import model_key, robustness_curve, typical_error
-from genmodels.ui.state import model_choices, pick_model, shared_dataset
+from genmodels.ui.state import model_choices, pick_model, run_through_the_app, shared_dataset
 
 NOISES = {"gaussian": "Gaussian noise (sigma)", "salt_pepper": "salt and pepper (fraction of pixels)",
           "masking": "masking (fraction of pixels set to 0)", "block": "block occlusion (side of the square)"}
 BATCH = 8
 
+run_through_the_app()
 st.title("Denoising lab")
 st.write("A denoising autoencoder is trained on corrupted images to reproduce the clean ones, so it learns "
          "what clothes look like rather than copying pixels. Add noise, and compare it with a plain "

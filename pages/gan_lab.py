@@ -11,7 +11,7 @@ from genmodels.errors import ConfigError, TrainingDiverged
 from genmodels.gan_lab import LIVE_SETTINGS, PRESETS, SETTINGS, GANLab, LabConfig
 from genmodels.models.gan import GAN_LOSSES
 from genmodels.ui.render import GAN_LAB_LAYERS, gan_lab_canvas, gan_lab_curves
-from genmodels.ui.state import shared_dataset
+from genmodels.ui.state import run_through_the_app, shared_dataset
 
 LAB = "gl_lab"  # this session's GANLab
 RUNNING = "gl_running"  # True while Run is on
@@ -29,6 +29,7 @@ TRAIN_SECONDS_PER_TICK = (0.2, 1.0)
 MAX_RUN_TRAIN_SECONDS = 90
 SPEEDS = (1, 5, 20, 100, 1000)  # steps per frame (capped by TRAIN_SECONDS_PER_TICK)
 
+run_through_the_app()
 st.title("2-D GAN lab")
 st.write("A generator G turns random noise into points; a discriminator D learns to tell those fakes from the "
          "real points. Each gets better by beating the other. On a 2-D toy you can watch the whole game: D's "

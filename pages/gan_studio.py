@@ -24,6 +24,7 @@ from genmodels.ui.state import (
     model_choices,
     pick_model,
     poll_job,
+    run_through_the_app,
     shared_dataset,
 )
 
@@ -33,6 +34,7 @@ TIMELINE = "gan_timeline"  # the timeline slider's value (1-based)
 TIMELINE_COUNT = "gan_timeline_count"  # the snapshots there were when the slider was last drawn
 TIMELINE_RUN = "gan_timeline_run"  # the id of the run the timeline shows
 
+run_through_the_app()
 st.title("GAN studio")
 st.write("A generator G turns random noise into images; a discriminator D scores images as real or fake. "
          "They train in turns, each against the other. Look at what the shipped DCGAN draws, then train your "

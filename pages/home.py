@@ -3,7 +3,9 @@
 import streamlit as st
 
 from genmodels.registry import FAMILIES
+from genmodels.ui.state import run_through_the_app
 
+run_through_the_app()
 st.title("Generative Models Lab")
 st.write(
     "Train small generative image models live, and look inside them: autoencoders that compress, "

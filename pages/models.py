@@ -14,8 +14,17 @@ from genmodels.latent import reconstruct
 from genmodels.models.common import parameter_count
 from genmodels.reproduce import loading_script, train_command
 from genmodels.ui.cache import model_key, test_metrics
-from genmodels.ui.state import CHECKPOINT_DIR, SessionModel, is_training, model_choices, session_models, shared_dataset
+from genmodels.ui.state import (
+    CHECKPOINT_DIR,
+    SessionModel,
+    is_training,
+    model_choices,
+    run_through_the_app,
+    session_models,
+    shared_dataset,
+)
 
+run_through_the_app()
 st.title("Models")
 st.write("Every model you can use in this session: the ones shipped with the lab and the ones you trained or "
          "uploaded. Download any of them, bring your own checkpoints, and compare models on the same inputs.")

@@ -14,7 +14,15 @@ from genmodels.presets import PRESETS
 from genmodels.registry import FAMILIES
 from genmodels.training import TrainConfig, resolve_device
 from genmodels.ui.render import job_status_line, loss_figure, show_snapshot
-from genmodels.ui.state import begin_job, current_job, live_refresh, poll_job, session_models, shared_dataset
+from genmodels.ui.state import (
+    begin_job,
+    current_job,
+    live_refresh,
+    poll_job,
+    run_through_the_app,
+    session_models,
+    shared_dataset,
+)
 
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -32,6 +40,7 @@ FORMULAS = {
               losses.generator_loss_nonsaturating),
 }
 
+run_through_the_app()
 st.title("Train a model")
 st.write("Pick a family and a dataset, keep the preset or change it, and start. Training runs in the "
          "background: the curves below update every second, and you can visit other pages meanwhile.")

@@ -13,12 +13,13 @@ from genmodels.images import grid, prepare_image, strip
 from genmodels.models.vae import VAE
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
 from genmodels.ui.render import code_map_picture, latent_scatter, png_data_url
-from genmodels.ui.state import model_choices, pick_model, shared_dataset
+from genmodels.ui.state import model_choices, pick_model, run_through_the_app, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
 NUDGE = 0.1
 MAP_POINTS = 2000  # test codes drawn on the map (enough to see the clusters, light to redraw)
 
+run_through_the_app()
 st.title("VAE latent explorer")
 st.write("A variational autoencoder maps every image to a small code z, and every code back to an image. "
          "Move through the 2-D code plane and watch the picture change smoothly: nearby codes decode to "

@@ -43,6 +43,21 @@ def shared_dataset(name: str, device: str) -> Dataset:
     return load_dataset(name, device)
 
 
+def run_through_the_app() -> None:
+    """Called first by every page. When a fresh server's first visitor opens a page's own address
+    (a shared link to /gan_lab), Streamlit starts in its older multipage mode, which runs the file
+    in pages/ by itself, without app.py (no sidebar, no settings), for every visitor until app.py
+    has called st.navigation once. Leave that mode and rerun: app.py runs and shows this page."""
+    from streamlit import config
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # Not under AppTest: it puts Streamlit back in that mode before every run, and a rerun there
+    # would drop the run's widget triggers (a pressed button). (AppTest patches config.get_option.)
+    if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_job() -> TrainingJob | None:
     return st.session_state.get(JOB)
 
