@@ -42,3 +42,17 @@ def test_after_warming_the_lessons_first_visits_compute_nothing_shared(computati
     assert not studio.exception
     assert [m.label for m in studio.metric][:1] == ["Frechet distance"]
     assert computations_watched == []
+
+
+def test_a_part_that_fails_is_reported_and_the_rest_still_warms(monkeypatch):
+    from genmodels.errors import CheckpointError
+    from genmodels.ui import cache
+
+    def broken(*args):
+        raise CheckpointError("fashion-mnist-classifier.safetensors is not a safetensors file")
+
+    monkeypatch.setattr(cache, "sample_quality", broken)
+    warmed = warm_lesson_caches()
+    assert ("sample quality of dcgan-fashion failed (CheckpointError: fashion-mnist-classifier.safetensors is not a "
+            "safetensors file)") in warmed
+    assert any(line.startswith("encoded test set of vae-fashion-2d") for line in warmed)

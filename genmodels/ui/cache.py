@@ -144,7 +144,7 @@ def warm_lesson_caches() -> list[str]:
     Denoising lab ~4 s and of the 2-D GAN lab ~1.2 s, and the first press of "Measure" in GAN
     studio ~10 s. A page that asks for a value while it is being computed here waits for it
     (cache_resource locks each key) instead of computing it again. Returns a line per value
-    warmed: its name and seconds."""
+    warmed: its name and seconds, or why it failed (one failure does not stop the others)."""
     from genmodels.denoising import DEFAULT_NOISE, PCA_SIZES, ROBUSTNESS_LEVELS
     from genmodels.frechet import classifier_path
     from genmodels.ui.state import CHECKPOINT_DIR
@@ -153,7 +153,11 @@ def warm_lesson_caches() -> list[str]:
 
     def warm(name: str, function, *args) -> None:
         began = time.monotonic()
-        function(*args)
+        try:
+            function(*args)
+        except Exception as error:  # e.g. a broken classifier file: the page says so when it asks
+            done.append(f"{name} failed ({type(error).__name__}: {error})")
+            return
         done.append(f"{name} {time.monotonic() - began:.1f} s")
 
     # The first torch.optim optimizer a process builds imports torch._dynamo (about 1.2 s): the first
@@ -193,11 +197,7 @@ def start_warming() -> threading.Thread:
 
     def run() -> None:
         began = time.monotonic()
-        try:
-            done = warm_lesson_caches()
-        except Exception:  # a page computing the same value will raise it again, with its own message
-            logger.exception("warming the lessons' caches failed")
-            return
+        done = warm_lesson_caches()
         release_memory()  # the scratch tensors of the work above, held by this thread's malloc arena
         logger.info("lessons' caches warm in %.1f s: %s", time.monotonic() - began, "; ".join(done))
 
