@@ -60,7 +60,9 @@ def sidebar_job() -> None:
 with st.sidebar:
     st.markdown(f"**Compute:** {device_label()}")
     job_area = st.container()  # filled by the polling fragment below
-    if st.button("Reset session", key="reset_session", help="Stop training and forget this session's models"):
+    if st.button("Reset session", key="reset_session",
+                 help="Start this session over: stop training, forget its models (the 2-D lab's too) and every "
+                      "page's settings"):
         reset_session()
         st.rerun()
 with job_area:

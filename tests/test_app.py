@@ -35,7 +35,7 @@ def reset_button_script():
         reset_session()
 
 
-def test_reset_session_stops_the_job_and_forgets_the_models():
+def test_reset_session_stops_the_job_and_forgets_everything():
     # (AppTest drops the sidebar of st.navigation apps after the first run, so the reset logic is
     # driven here through a one-button script; the e2e test clicks the real sidebar button.)
     from genmodels import data, jobs
@@ -45,10 +45,13 @@ def test_reset_session_stops_the_job_and_forgets_the_models():
     app = AppTest.from_function(reset_button_script, default_timeout=30)
     app.session_state["genlab_job"] = job
     app.session_state["genlab_models"] = {"old": "a model"}
+    app.session_state["gl_lab"] = "the 2-D lab's model"
+    app.session_state["dn_level"] = 0.8  # a page's setting
     app.run()
     app.button(key="reset").click().run()
     assert job.wait(30) and job.view().state == "stopped"
-    assert "genlab_job" not in app.session_state and "genlab_models" not in app.session_state
+    for key in ("genlab_job", "genlab_models", "gl_lab", "dn_level"):
+        assert key not in app.session_state
 
 
 def model_picker_script():

@@ -96,12 +96,14 @@ def session_models() -> dict[str, SessionModel]:
 
 
 def reset_session() -> None:
-    """Stop the session's job and forget its models, freeing their memory."""
+    """Start the session over: stop its job and forget everything it holds (its models, the 2-D
+    lab's model, uploads, every page's settings), freeing the memory."""
     job = current_job()
     if job is not None:
         job.stop()
-    for key in (JOB, MODELS):
-        st.session_state.pop(key, None)
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    release_memory()
 
 
 def watch_session() -> None:
