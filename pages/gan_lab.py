@@ -19,7 +19,7 @@ RUN_STARTED = "gl_run_started"  # the lab's train_seconds when Run was pressed
 NOTICE = "gl_notice"  # (kind, text) for the next full run to show: why a run paused, what Apply did
 LAST_FRAME = "gl_last_frame"  # time.monotonic() when the last running frame was drawn
 TICK_SECONDS = 0.8  # while running, the browser asks for a frame this often...
-# ...and each frame first trains for about 60% of the time since the last one, within these bounds:
+# ...and each frame (after drawing) trains for about 60% of the time since the last one, within these bounds:
 # when the browser draws slowly (a busy machine), frames come less often and each trains longer, so
 # training keeps its share of the clock, and no rerun ever runs long.
 TRAIN_SECONDS_PER_TICK = (0.2, 1.0)
