@@ -47,7 +47,8 @@ GAN_STUDIO_PRESETS: dict[str, Preset] = {
         "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256},
         TrainConfig(epochs=2, batch_size=128, lr=2e-4, snapshot_every=25, snapshot_count=32),
         note="Fully connected players, as in the original GAN paper, with the DCGAN's optimiser settings. They "
-             "struggle on garments: within a few hundred steps D pulls ahead and the samples look alike. Compare "
+             "struggle on garments: within a few hundred steps D pulls ahead and wins, and the samples stay blurry "
+             "(alike at first, then a little more varied). Compare "
              "with the DCGAN, whose convolutions suit images."),
     "Failure: unbalanced learning rates": Preset(
         "dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
