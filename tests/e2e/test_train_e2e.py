@@ -26,9 +26,10 @@ def test_train_a_vae_and_navigate_while_it_runs(page):
     choose(page, "Dataset", re.compile("^sprites"))
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value(re.compile("^sprites"))
     page.locator(IDLE).wait_for(state="attached")
-    page.get_by_label("Epochs").fill("8")
+    # Long enough (~15 s here) that the run is still going when the student reaches Home.
+    page.get_by_label("Epochs").fill("40")
     page.get_by_label("Name for the trained model").fill("e2e-vae")
-    expect(page.get_by_label("Epochs")).to_have_value("8")
+    expect(page.get_by_label("Epochs")).to_have_value("40")
     pressed = time.monotonic()
     page.get_by_role("button", name="Start training").click()
 
