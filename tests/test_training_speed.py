@@ -2,6 +2,9 @@
 time is kept apart from the training time, and the model always leaves eager with its state_dict
 keys unchanged (so checkpoints load into a plain model). The CUDA-only parts are in tests/gpu/."""
 
+import dataclasses
+import gc
+
 import pytest
 import torch
 
@@ -118,3 +121,68 @@ def test_a_run_abandoned_mid_way_still_leaves_the_model_eager(sprites_small, dyn
             break
     events.close()  # the consumer walks away (a page closed, a job stopped)
     assert parts_are_eager(model)
+
+
+def test_fused_adam_takes_the_same_steps_as_torch_adam():
+    """training.FusedAdam calls torch's fused kernel directly; its updates must be torch.optim.Adam's,
+    through a learning-rate change (the 2-D lab changes rates mid-run) and a step where one
+    parameter has no gradient (which takes the parent's step)."""
+    torch.manual_seed(0)
+    ours, theirs = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+    theirs.load_state_dict(ours.state_dict())
+    ours_opt = training.adam(ours.parameters(), 1e-2, torch.device("cpu"), betas=(0.5, 0.999))
+    theirs_opt = torch.optim.Adam(theirs.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True)
+    assert isinstance(ours_opt, training.FusedAdam)
+    x = torch.randn(32, 6)
+    for step in range(8):
+        if step == 4:
+            for opt in (ours_opt, theirs_opt):
+                opt.param_groups[0]["lr"] = 3e-3
+        for model, opt in ((ours, ours_opt), (theirs, theirs_opt)):
+            opt.zero_grad(set_to_none=True)
+            model(x).pow(2).mean().backward()
+            if step == 6:
+                model.bias.grad = None
+            opt.step()
+        for mine, reference in zip(ours.parameters(), theirs.parameters()):
+            assert torch.equal(mine, reference), f"step {step}"
+    assert ours_opt.state_dict()["state"][0]["step"] == theirs_opt.state_dict()["state"][0]["step"] == 8
+
+
+def test_logged_and_epoch_losses_are_the_means_of_the_steps_they_cover(sprites_small, monkeypatch):
+    """Loss terms are summed on the device and read back at Steps and epoch ends: a Step's terms
+    average the steps since the last Step, an epoch's train terms average all its steps."""
+    spec = registry.family("vae")
+    seen = []
+
+    def recording_step(model, x, y, ctx):
+        terms = spec.step(model, x, y, ctx)
+        seen.append({k: v.item() for k, v in terms.items()})
+        return terms
+
+    recording = dataclasses.replace(spec, step=recording_step)
+    model = registry.build_model(recording, tiny_config("vae", sprites_small), seed=0)
+    config = TrainConfig(epochs=2, batch_size=100, log_every=4, snapshot_every=0, device="cpu")
+    events = list(training.train(recording, model, sprites_small, config))
+    mean = lambda rows: {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}  # noqa: E731
+    steps = [e for e in events if isinstance(e, training.Step)]
+    epochs = [e for e in events if isinstance(e, training.EpochEnd)]
+    # 512 images in batches of 100: 6 steps an epoch; Steps at 4, 8 (across the epoch end) and 12.
+    assert [e.step for e in steps] == [4, 8, 12] and len(seen) == 12
+    for event, rows in zip(steps, (seen[0:4], seen[4:8], seen[8:12])):
+        assert event.terms == pytest.approx(mean(rows), rel=1e-5)
+    for event, rows in zip(epochs, (seen[0:6], seen[6:12])):
+        assert event.train == pytest.approx(mean(rows), rel=1e-5)
+
+
+def test_a_run_freezes_the_collector_only_while_it_trains(sprites_small):
+    spec = registry.family("vae")
+    model = registry.build_model(spec, tiny_config("vae", sprites_small), seed=0)
+    events = training.train(spec, model, sprites_small, TrainConfig(epochs=1, batch_size=64, log_every=1,
+                                                                     device="cpu"))
+    for event in events:
+        if isinstance(event, training.Step):
+            assert gc.get_freeze_count() > 0
+            break
+    events.close()
+    assert gc.get_freeze_count() == 0
