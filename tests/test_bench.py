@@ -55,9 +55,11 @@ def test_every_plan_names_known_cases_and_quick_keeps_the_classic_configuration(
             plan = bench.plan_for(device, quick)
             assert set(plan.runs) <= set(bench.CASES)
             assert all(unit in ("epochs", "steps") and count > 0 for unit, count in plan.runs.values())
+            assert set(plan.rounds) <= set(plan.runs) and all(n >= 1 for n in plan.rounds.values())
     quick = bench.plan_for("cpu", quick=True)
     assert quick.runs["mlp-vae-b128"] == ("epochs", 1)  # a whole epoch, so the test losses compare
     assert not quick.first_step and not quick.threads
+    assert quick.rounds == {"mlp-vae-b128": 2}  # the headline ratio: the two sides take turns twice
     full = bench.plan_for("cpu", quick=False)
     assert full.first_step and full.threads == (1, 2) and set(full.runs) == set(bench.CASES)
     assert bench.plan_for("cuda", quick=False).runs["mlp-vae-b128"] == ("epochs", 10)  # the GPU target
@@ -133,6 +135,8 @@ def test_compare_computes_the_ratio_and_the_loss_difference_and_rows_print():
     assert "1 thread(s)" in threads
     contended = bench.format_row(bench.Row("contended", "mlp-vae-b128", "cpu", {"threads": 2} | row))
     assert "one core busy" in contended and "2 thread(s)" in contended
+    rounds = bench.format_row(bench.Row("case", "mlp-vae-b128", "cpu", row | {"round_speedups": [2.9, 3.1]}))
+    assert "fastest of 2 rounds; each round: 2.90x, 3.10x" in rounds
     assert json.dumps(row)  # the CLI prints every row as JSON too
 
 
