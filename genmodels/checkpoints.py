@@ -12,7 +12,8 @@ Loading an untrusted file (``read_checkpoint``) checks, before allocating any te
 that it is not a pickle / torch.save zip, a sane header length, the header JSON, a known family and
 a valid config, and that every tensor name, dtype and shape is exactly what that config builds
 (worked out on the meta device, which allocates nothing). Then it loads the bytes, refuses
-non-finite values and loads the model strictly. Nothing is ever unpickled.
+non-finite values and loads the model strictly. Nothing is ever unpickled. Files in an older
+tensor layout of the same format are brought to the current one (``split_vae_head_layout``).
 """
 
 from __future__ import annotations
@@ -225,6 +226,33 @@ def expected_tensors(info: CheckpointInfo) -> dict[str, tuple[str, tuple[int, ..
     return {k: (DTYPE_NAMES[v.dtype], tuple(v.shape)) for k, v in model.state_dict().items()}
 
 
+# VAE checkpoints saved before 2026-11-24 hold the posterior's head as two layers, to_mu and
+# to_logvar; the model now has one, to_posterior, whose rows are the two stacked (mean first).
+SPLIT_VAE_HEADS = ("to_mu", "to_logvar")
+
+
+def holds_split_vae_heads(info: CheckpointInfo, header: dict) -> bool:
+    return info.family == "vae" and f"{SPLIT_VAE_HEADS[0]}.weight" in header
+
+
+def split_vae_head_layout(expected: dict) -> dict:
+    """``expected`` (see expected_tensors) as an older VAE file stores it: to_posterior's weight
+    (2L, F) and bias (2L,) as to_mu's and to_logvar's, (L, F) and (L,) each."""
+    layout = {k: v for k, v in expected.items() if not k.startswith("to_posterior.")}
+    for part in ("weight", "bias"):
+        dtype, shape = expected[f"to_posterior.{part}"]
+        for head in SPLIT_VAE_HEADS:
+            layout[f"{head}.{part}"] = (dtype, (shape[0] // 2, *shape[1:]))
+    return layout
+
+
+def join_vae_heads(tensors: dict) -> dict:
+    """An older VAE file's tensors in the current layout: to_mu and to_logvar stacked into to_posterior."""
+    for part in ("weight", "bias"):
+        tensors[f"to_posterior.{part}"] = torch.cat([tensors.pop(f"{head}.{part}") for head in SPLIT_VAE_HEADS])
+    return tensors
+
+
 def check_tensors(header: dict, expected: dict, data_bytes: int) -> None:
     found = {k: v for k, v in header.items() if k != "__metadata__"}
     missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
@@ -257,7 +285,9 @@ def read_checkpoint(data: bytes) -> LoadedCheckpoint:
     try:
         header, data_start = parse_header(data)
         info = parse_info(header)
-        check_tensors(header, expected_tensors(info), len(data) - data_start)
+        split_heads = holds_split_vae_heads(info, header)
+        expected = expected_tensors(info)
+        check_tensors(header, split_vae_head_layout(expected) if split_heads else expected, len(data) - data_start)
     except CheckpointError:
         raise
     except (TypeError, ValueError, AttributeError, IndexError, KeyError, RecursionError) as error:
@@ -270,6 +300,8 @@ def read_checkpoint(data: bytes) -> LoadedCheckpoint:
     for name, tensor in tensors.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise CheckpointError(f"tensor {name!r} holds NaN or infinite values; the model is broken")
+    if split_heads:
+        tensors = join_vae_heads(tensors)
     model = registry.empty_model(registry.family(info.family), info.model_config)
     model.load_state_dict(tensors, strict=True)
     return LoadedCheckpoint(model=model.eval(), info=info)

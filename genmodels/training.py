@@ -11,8 +11,7 @@ split, and a snapshot (the image or point grid shown while training). registry.p
 
 Speed: the dataset sits on the training device and is batched by shuffled index; loss terms are
 summed on the device and read back (one host sync) only every ``log_every`` steps; Adam is fused
-and called without the optimizer's per-step bookkeeping; the garbage collector leaves the objects
-alive at the start of a run alone while it trains.
+and called without most of the optimizer's per-step bookkeeping.
 On CUDA, forward passes run in bf16 autocast and conv models in channels_last (NHWC); asked for,
 ``torch.compile`` compiles the model's parts in place (eager again if compiling fails), and the
 time of the steps that compiled is reported apart from the training time (BENCHMARKS.md).
@@ -22,7 +21,6 @@ Randomness comes from ``torch.Generator``s seeded from the config, never from th
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import threading
 import time
@@ -165,36 +163,38 @@ def adam(parameters, lr: float, device: torch.device, betas=(0.9, 0.999)) -> tor
 
 class FusedAdam(torch.optim.Adam):
     """``torch.optim.Adam(fused=True)`` whose step calls the same fused kernel directly once the
-    state exists, without the parent's per-call bookkeeping (step hooks, profiler labels, sorting
-    the tensors by device and dtype): about 0.1 ms of Python a step, 3% of an MLP VAE step on
-    2 CPU cores. The first step (which creates the state), a closure, a parameter without a
-    gradient, or options plain Adam does not use go through the parent's step."""
+    state exists, skipping the parent's regrouping of the tensors by device and dtype and its
+    per-group checks: 0.33 ms a step against 0.36-0.41 ms for the MLP VAE's parameters on 2 CPU
+    cores (the wrapper torch puts around every optimizer's ``step``, with its hooks, still runs). The first
+    step (which creates the state), a closure, a parameter without a gradient, a gradient scaler,
+    or any option besides plain Adam's go through the parent's step."""
 
     @torch.no_grad()
     def step(self, closure=None):
-        groups = [self._fused_arguments(group) for group in self.param_groups]
-        if closure is not None or None in groups:
+        if closure is not None or not all(self._plain(group) for group in self.param_groups):
             return super().step(closure)
-        for (params, grads, exp_avgs, exp_avg_sqs, steps), group in zip(groups, self.param_groups):
+        for group in self.param_groups:
+            params = group["params"]
+            states = [self.state[p] for p in params]
+            steps = [state["step"] for state in states]  # one 0-d tensor per parameter
             beta1, beta2 = group["betas"]
             torch._foreach_add_(steps, 1)
-            torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False,
+            torch._fused_adam_(params, [p.grad for p in params], [state["exp_avg"] for state in states],
+                               [state["exp_avg_sq"] for state in states], [], steps, amsgrad=False,
                                lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
                                eps=group["eps"], maximize=False)
         return None
 
-    def _fused_arguments(self, group):
-        """(params, grads, exp_avgs, exp_avg_sqs, steps) of one group, or None where the fast path
-        does not apply."""
-        params = group["params"]
-        if any(group.get(option) for option in ("amsgrad", "maximize", "capturable", "differentiable",
-                                                "decoupled_weight_decay")) or isinstance(group["lr"], torch.Tensor):
-            return None
-        states = [self.state.get(p) for p in params]
-        if not all(states) or any(p.grad is None for p in params):
-            return None
-        return (params, [p.grad for p in params], [s["exp_avg"] for s in states],
-                [s["exp_avg_sq"] for s in states], [s["step"] for s in states])
+    def _plain(self, group) -> bool:
+        """Whether ``group`` can take the direct step: plain Adam's options, no gradient scaler
+        (torch.amp's GradScaler sets grad_scale and found_inf), and a state and a gradient for
+        every parameter."""
+        if getattr(self, "grad_scale", None) is not None or getattr(self, "found_inf", None) is not None:
+            return False
+        options = ("amsgrad", "maximize", "capturable", "differentiable", "decoupled_weight_decay")
+        return (bool(group["params"]) and not any(group.get(option) for option in options)
+                and not isinstance(group["lr"], torch.Tensor)
+                and all(self.state.get(p) and p.grad is not None for p in group["params"]))
 
 
 def autocast(device: torch.device):
@@ -279,7 +279,6 @@ def train(
         yield from _train(spec, model, dataset, config, device, channels_last, stop, optimizers, start_step,
                           compile_mode)
     finally:
-        gc.unfreeze()  # _train froze the objects alive at its start
         uncompile_parts(model)
         if channels_last:
             model.to(memory_format=torch.contiguous_format)
@@ -311,15 +310,10 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
     started_at = time.monotonic()  # after the consumer has handled Started
 
     step, epoch, reason, last_test = start_step, 0, "completed", {}
-    # Everything alive now (torch, the app, the model, the optimizer) outlives the run. Freezing it
-    # keeps the garbage collector's full passes during training from scanning those ~300k objects:
-    # such a pass took 70-90 ms, about once an epoch (4% of an MLP VAE epoch on 2 CPU cores).
-    # train() unfreezes them when the run ends.
-    gc.freeze()
     # Each step's loss terms, stacked in the order of term_names, are summed on the device since the
     # last Step (window_sums) and since the epoch began (epoch_sums): read back only at a Step or an
     # epoch's end, the one host sync of the loop.
-    term_names: list[str] = []
+    term_names: list[str] = []  # every step function returns the same terms in the same order
     window_sums: torch.Tensor | None = None  # (len(term_names),)
     window_steps, window_images, window_start = 0, 0, time.monotonic()
     images_seen, side_seconds = 0, 0.0  # side: evaluation, snapshots and the consumer, not training
@@ -387,7 +381,7 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
             reason = "max_steps"
             break
         epoch += 1
-        epoch_sums: torch.Tensor | None = None
+        epoch_sums: torch.Tensor | None = None  # (len(term_names),)
         epoch_steps = 0
         for index in batch_indices(n_train, batch_size, generator, device):
             if stop is not None and stop.is_set():

@@ -39,6 +39,25 @@ def test_round_trip_gives_identical_outputs(family, sprites_small, tmp_path):
     assert not list(tmp_path.glob(".*partial"))  # no temporary file left behind
 
 
+def test_a_vae_saved_with_two_posterior_heads_loads_into_the_one_head_model(sprites_small):
+    """Files saved before the VAE's to_mu and to_logvar became to_posterior still load, with the
+    same outputs; a split head of the wrong shape is still refused."""
+    model, meta, data = saved("vae", sprites_small)
+    tensors = safetensors.torch.load(data)
+    mu_weight, logvar_weight = tensors.pop("to_posterior.weight").chunk(2)
+    mu_bias, logvar_bias = tensors.pop("to_posterior.bias").chunk(2)
+    old = {**tensors, "to_mu.weight": mu_weight.contiguous(), "to_logvar.weight": logvar_weight.contiguous(),
+           "to_mu.bias": mu_bias.contiguous(), "to_logvar.bias": logvar_bias.contiguous()}
+    metadata = {"genmodels": json.dumps(meta.to_json())}
+    loaded = checkpoints.read_checkpoint(safetensors.torch.save(old, metadata=metadata))
+    x = sprites_small.test_x[:4]
+    assert torch.equal(loaded.model.encode(x).mu, model.encode(x).mu)
+    assert torch.equal(loaded.model.encode(x).logvar, model.encode(x).logvar)
+    wrong = {**old, "to_mu.bias": torch.zeros(len(mu_bias) + 1)}
+    with pytest.raises(CheckpointError, match="to_mu.bias"):
+        checkpoints.read_checkpoint(safetensors.torch.save(wrong, metadata=metadata))
+
+
 def test_a_compiled_model_saves_without_the_wrapper_prefix(sprites_small):
     model, meta, _ = saved("vae", sprites_small)
 
