@@ -232,6 +232,7 @@ SPLIT_VAE_HEADS = ("to_mu", "to_logvar")
 
 
 def holds_split_vae_heads(info: CheckpointInfo, header: dict) -> bool:
+    """Whether the file is a VAE in the older two-head layout."""
     return info.family == "vae" and f"{SPLIT_VAE_HEADS[0]}.weight" in header
 
 

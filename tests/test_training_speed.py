@@ -163,7 +163,7 @@ def test_fused_adam_leaves_a_step_with_infinite_gradients_to_the_gradient_scaler
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
-def test_logged_and_epoch_losses_are_the_means_of_the_steps_they_cover(sprites_small, monkeypatch):
+def test_logged_and_epoch_losses_are_the_means_of_the_steps_they_cover(sprites_small):
     """Loss terms are summed on the device and read back at Steps and epoch ends: a Step's terms
     average the steps since the last Step, an epoch's train terms average all its steps."""
     spec = registry.family("vae")
