@@ -288,6 +288,10 @@ class TrainingJob:
                 setattr(self, f"_{key}", value)
 
     def _run(self) -> None:
+        # Before torch computes anything in this thread (its OpenMP workers copy the setting when
+        # they start). The thread that made this one may not flush: Streamlit's script threads come
+        # from its server thread, which never runs our code.
+        runtime.flush_denormals()
         if not self.slots.acquire(self.id, self._stop):
             self._set(state=STOPPED, message="stopped before it started")
             return
