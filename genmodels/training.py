@@ -11,7 +11,8 @@ split, and a snapshot (the image or point grid shown while training). registry.p
 
 Speed: the dataset sits on the training device and is batched by shuffled index; loss terms are
 summed on the device and read back (one host sync) only every ``log_every`` steps; Adam is fused
-and called without most of the optimizer's per-step bookkeeping.
+and called without most of the optimizer's per-step bookkeeping; on the CPU an MLP VAE's step
+skips autograd for a backward pass written out (vae_by_hand.py).
 On CUDA, forward passes run in bf16 autocast and conv models in channels_last (NHWC); asked for,
 ``torch.compile`` compiles the model's parts in place (eager again if compiling fails), and the
 time of the steps that compiled is reported apart from the training time (BENCHMARKS.md).
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from genmodels import losses
+from genmodels import losses, vae_by_hand
 from genmodels.configs import check_choice, check_float, check_int
 from genmodels.corruption import corrupt
 from genmodels.data import Dataset, batch_indices
@@ -539,6 +540,8 @@ def autoencoder_snapshot(model, inputs, ctx: StepContext) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def vae_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
+    if vae_by_hand.applies(model, ctx.device):  # MLP VAEs on the CPU: the same update without autograd
+        return vae_by_hand.vae_step_by_hand(model, x, ctx.generator, ctx.optimizers["model"])
     with ctx.autocast():
         out = model(x, generator=ctx.generator)
         loss, bce, kl = losses.negative_elbo(out.logits.float(), x, out.mu.float(), out.logvar.float(),
