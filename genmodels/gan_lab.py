@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from genmodels import registry, training
+from genmodels import registry, runtime, training
 from genmodels.configs import check_choice, check_float, check_int
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import ConfigError, TrainingDiverged
@@ -245,7 +245,11 @@ def one_thread():
     torch.set_num_threads sets the calling thread's OpenMP and MKL thread counts, which are
     thread-local, but also the process-wide default that threads started later pick up (a training
     job started meanwhile would run on one thread for good). So a helper thread puts that default
-    back at once: this thread keeps its one thread, everyone else keeps theirs."""
+    back at once: this thread keeps its one thread, everyone else keeps theirs.
+
+    It also flushes denormals in this thread (``runtime.flush_denormals``): the lab trains in
+    Streamlit's script threads, which never do otherwise."""
+    runtime.flush_denormals()
     before = torch.get_num_threads()  # (also settles this thread's own count first)
     if before != 1:
         torch.set_num_threads(1)

@@ -540,7 +540,7 @@ def autoencoder_snapshot(model, inputs, ctx: StepContext) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def vae_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
-    if vae_by_hand.applies(model, ctx.device):  # MLP VAEs on the CPU: the same update without autograd
+    if vae_by_hand.applies(model, ctx.device):  # MLP VAEs on the CPU: the same update, no autograd
         return vae_by_hand.vae_step_by_hand(model, x, ctx.generator, ctx.optimizers["model"])
     with ctx.autocast():
         out = model(x, generator=ctx.generator)

@@ -35,17 +35,29 @@ from genmodels.models.vae import VAE
 
 
 def applies(model: nn.Module, device: torch.device) -> bool:
-    """Whether ``vae_step_by_hand`` can train ``model``: an MLP VAE (the VAE class itself, whose
-    layers are known) in fp32 on the CPU, every parameter trainable and none compiled. Anything
-    else, and every GPU (where the forward pass runs in bf16 autocast), goes through autograd."""
+    """Whether ``vae_step_by_hand`` trains ``model`` exactly as autograd would: an MLP VAE (the VAE
+    class itself, whose layers are known) in fp32 on the CPU, not compiled, whose parameters are
+    exactly its Linear layers' weights and biases, all trainable (no parametrization such as weight
+    norm, no tied weights), with no hooks that autograd or a module call would run. Anything else,
+    and every GPU (where the forward pass runs in bf16 autocast), goes through autograd."""
     if type(model) is not VAE or model.config.arch != "mlp" or device.type != "cpu":
         return False
-    parts = (model.encoder, model.decoder, model.to_posterior)
-    return (all(getattr(part, "_compiled_call_impl", None) is None for part in parts)
-            and all(p.requires_grad and p.dtype == torch.float32 for p in model.parameters()))
+    layers = [*linear_layers(model.encoder), model.to_posterior, *linear_layers(model.decoder)]
+    expected = [tensor for layer in layers for tensor in (layer.weight, layer.bias)]
+    parameters = list(model.parameters())  # each tensor once, so tied weights make it shorter
+    if len(parameters) != len(expected) or {id(p) for p in parameters} != {id(t) for t in expected}:
+        return False
+    module_hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    tensor_hooks = ("_backward_hooks", "_post_accumulate_grad_hooks")
+    return (all(getattr(part, "_compiled_call_impl", None) is None
+                for part in (model.encoder, model.decoder, model.to_posterior))
+            and not any(getattr(m, hooks, None) for m in model.modules() for hooks in module_hooks)
+            and not any(getattr(p, hooks, None) for p in parameters for hooks in tensor_hooks)
+            and all(p.requires_grad and p.dtype == torch.float32 for p in parameters))
 
 
 def linear_layers(part: nn.Module) -> list[nn.Linear]:
+    """``part``'s Linear layers in the order the forward pass runs them."""
     return [m for m in part.modules() if isinstance(m, nn.Linear)]
 
 
@@ -79,15 +91,15 @@ def vae_step_by_hand(model: VAE, x: torch.Tensor, generator: torch.Generator,
     for layer in encoder:
         encoder_inputs.append(h)
         h = torch.addmm(layer.bias, h, layer.weight.t()).relu_()  # (B, width)
-    posterior = torch.addmm(model.to_posterior.bias, h, model.to_posterior.weight.t())  # (B, 2 latent)
-    mu, logvar = posterior.chunk(2, dim=1)
-    eps = randn(mu.shape, generator, like=mu)  # as VAE.reparameterize draws it
+    posterior = model.to_posterior
+    mu, logvar = torch.addmm(posterior.bias, h, posterior.weight.t()).chunk(2, dim=1)  # 2 x (B, latent)
+    eps = randn(mu.shape, generator, like=mu)  # (B, latent), drawn as VAE.reparameterize draws it
     sigma = torch.exp(0.5 * logvar)
-    z = mu + sigma * eps
+    z = mu + sigma * eps  # (B, latent)
     decoder_inputs, d = [], z
     for i, layer in enumerate(decoder):
         decoder_inputs.append(d)
-        d = torch.addmm(layer.bias, d, layer.weight.t())
+        d = torch.addmm(layer.bias, d, layer.weight.t())  # (B, width), the last (B, P)
         if i < len(decoder) - 1:
             d.relu_()
     logits = d  # (B, P)
@@ -97,11 +109,11 @@ def vae_step_by_hand(model: VAE, x: torch.Tensor, generator: torch.Generator,
     grad = (torch.sigmoid(logits) - pixels).div_(batch)  # g_logits (B, P)
     for i in reversed(range(len(decoder))):
         if i < len(decoder) - 1:
-            grad = relu_backward(grad, decoder_inputs[i + 1])  # that layer's output is the next one's input
+            grad = relu_backward(grad, decoder_inputs[i + 1])  # layer i's output: layer i+1's input
         grad = linear_backward(decoder[i], decoder_inputs[i], grad)
     grad_mu = grad + (beta / batch) * mu  # g_z is grad now
     grad_logvar = grad * eps * sigma * 0.5 + (beta / (2 * batch)) * (logvar.exp() - 1)
-    grad = linear_backward(model.to_posterior, h, torch.cat([grad_mu, grad_logvar], dim=1))
+    grad = linear_backward(posterior, h, torch.cat([grad_mu, grad_logvar], dim=1))  # g_h (B, width)
     for i in reversed(range(len(encoder))):
         output = encoder_inputs[i + 1] if i + 1 < len(encoder) else h
         grad = relu_backward(grad, output)
