@@ -115,9 +115,9 @@ def _(message: str, **values) -> str:
     return _fill(translations(language()).gettext(message), values)
 
 
-def ngettext(singular: str, plural: str, n: int, **values) -> str:
-    """The form of ``singular``/``plural`` that ``n`` needs in the current language, filled."""
-    return _fill(translations(language()).ngettext(singular, plural, n), values)
+def ngettext(singular: str, plural: str, count: int, **values) -> str:
+    """The form of ``singular``/``plural`` that ``count`` needs in the current language, filled."""
+    return _fill(translations(language()).ngettext(singular, plural, count), values)
 
 
 def N_(message: str) -> str:
