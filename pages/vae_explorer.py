@@ -6,10 +6,11 @@ import textwrap
 import streamlit as st
 import torch
 
-from genmodels import latent, losses
+from genmodels import losses
 from genmodels.data import is_available
 from genmodels.errors import ImageRejected
 from genmodels.images import grid, prepare_image, strip
+from genmodels.lessons import latent
 from genmodels.models.vae import VAE
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
 from genmodels.ui.render import code_map_picture, latent_scatter, png_data_url

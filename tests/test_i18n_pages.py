@@ -278,8 +278,9 @@ def test_a_shared_link_wins_over_the_browser_and_is_remembered(lang, language, c
 
 
 def test_switching_language_keeps_the_job_the_models_and_every_setting(sprites_small):
-    from genmodels import checkpoints, jobs, registry
-    from genmodels.training import TrainConfig
+    from genmodels import checkpoints, registry
+    from genmodels.configs import TrainConfig
+    from genmodels.serving import jobs
     from genmodels.ui.state import JOB, MODELS, SessionModel
 
     from .conftest import tiny_config

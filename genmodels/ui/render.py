@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from genmodels.images import rows_grid
-from genmodels.jobs import FAILED, QUEUED, RUNNING, JobView
-from genmodels.metrics import smooth
+from genmodels.metrics.curves import smooth
+from genmodels.serving.jobs import FAILED, QUEUED, RUNNING, JobView
 
 # Loss terms, in the order and with the names a student reads them.
 TERM_NAMES = {

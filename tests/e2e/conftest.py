@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from genmodels.app_server import CHROMIUM_ARGS, IDLE, AppServer
+from tests.support.app_server import CHROMIUM_ARGS, IDLE, AppServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 

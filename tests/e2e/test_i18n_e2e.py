@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from genmodels.app_server import IDLE
+from tests.support.app_server import IDLE
 from genmodels.i18n import _, using
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
