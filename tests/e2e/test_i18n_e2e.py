@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.support.app_server import IDLE
 from genmodels.i18n import _, using
+from tests.support.app_server import IDLE
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PAGES = ["", "autoencoders", "denoising", "vae_explorer", "gan_studio", "gan_lab", "train", "models"]
