@@ -144,6 +144,11 @@ class LazyText(str):
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
+    def __reduce__(self):
+        # Pickle and copy as the message and its values, still lazy: st.cache_data pickles what it
+        # returns, copy.deepcopy copies datasets and presets, and an exception's args go with it.
+        return LazyText, (self.message, self.values)
+
 
 def L_(message: str, **values) -> LazyText:
     """A lazy ``_``: for exception messages and constants made before anyone reads them."""

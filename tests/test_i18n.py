@@ -326,6 +326,22 @@ def test_lazy_text_is_translated_each_time_it_is_shown(english_environment):
     assert str(text) == "Home" and str(error) == "Home is missing"
 
 
+def test_lazy_text_survives_pickle_and_copy_still_lazy(english_environment):
+    import copy
+    import pickle
+
+    from genmodels.errors import CheckpointError
+
+    text = L_("{page} is missing", page=L_("Home"))
+    error = CheckpointError(text)
+    for again in (pickle.loads(pickle.dumps(text)), copy.deepcopy(text), copy.copy(text)):
+        assert again == "Home is missing" and again.values["page"] == "Home"
+        with using("zh_CN"):
+            assert "首页" in str(again)
+    with using("zh_CN"):
+        assert "首页" in str(pickle.loads(pickle.dumps(error)))
+
+
 def test_plural_forms_and_placeholders_follow_the_catalog(tmp_path, monkeypatch, english_environment):
     folder = tmp_path / "zh_CN" / "LC_MESSAGES"
     folder.mkdir(parents=True)
