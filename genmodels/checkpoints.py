@@ -36,6 +36,7 @@ import genmodels
 from genmodels import registry
 from genmodels.configs import TrainConfig, from_dict, to_dict
 from genmodels.errors import CheckpointError, ConfigError
+from genmodels.i18n import L_
 from genmodels.runtime import env_int
 
 FORMAT_VERSION = 1
@@ -139,29 +140,30 @@ def parse_header(data: bytes) -> tuple[dict, int]:
     diagnosis is only made once the bytes fail to parse as safetensors: a valid header length can
     start with 0x80 too.)"""
     if len(data) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"the file is {len(data) / 2**20:.1f} MiB; checkpoints over "
-                              f"{MAX_CHECKPOINT_BYTES // 2**20} MiB are refused")
+        raise CheckpointError(L_("the file is {size} MiB; checkpoints over {limit} MiB are refused",
+                                 size=f"{len(data) / 2**20:.1f}", limit=MAX_CHECKPOINT_BYTES // 2**20))
     try:
         return parse_safetensors_header(data)
     except CheckpointError:
         if looks_like_pickle(data):
-            raise CheckpointError("this is a pickle or torch.save file, not a .safetensors checkpoint; pickles "
-                                  "can run code, so they are never loaded. Save with safetensors instead.") from None
+            raise CheckpointError(L_("this is a pickle or torch.save file, not a .safetensors checkpoint; pickles "
+                                     "can run code, so they are never loaded. Save with safetensors instead.")) \
+                from None
         raise
 
 
 def parse_safetensors_header(data: bytes) -> tuple[dict, int]:
     if len(data) < 8:
-        raise CheckpointError("the file is too short to be a safetensors checkpoint (empty or truncated)")
+        raise CheckpointError(L_("the file is too short to be a safetensors checkpoint (empty or truncated)"))
     (header_length,) = struct.unpack("<Q", data[:8])
     if header_length > MAX_HEADER_BYTES:
-        raise CheckpointError(f"the header claims {header_length} bytes, which is absurd for a checkpoint; "
-                              "the file is corrupt or not a safetensors file")
+        raise CheckpointError(L_("the header claims {size} bytes, which is absurd for a checkpoint; the file is "
+                                 "corrupt or not a safetensors file", size=header_length))
     if 8 + header_length > len(data):
-        raise CheckpointError("the file is truncated: it ends inside its header")
-    header = parse_json(data[8:8 + header_length], "the header")
+        raise CheckpointError(L_("the file is truncated: it ends inside its header"))
+    header = parse_json(data[8:8 + header_length], L_("the header"))
     if not isinstance(header, dict):
-        raise CheckpointError("the header is not a JSON object: this is not a safetensors file")
+        raise CheckpointError(L_("the header is not a JSON object: this is not a safetensors file"))
     return header, 8 + header_length
 
 
@@ -169,43 +171,44 @@ def parse_json(raw, what: str):
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, TypeError):
-        raise CheckpointError(f"{what} is not valid JSON: this is not a genmodels safetensors file") from None
+        raise CheckpointError(L_("{what} is not valid JSON: this is not a genmodels safetensors file",
+                                 what=what)) from None
 
 
 def upgrade(document: dict) -> dict:
     """Bring an older metadata document to FORMAT_VERSION (there is only version 1 so far)."""
     version = document.get("format_version")
     if version != FORMAT_VERSION:
-        raise CheckpointError(f"unsupported checkpoint format_version {version!r}; this genmodels "
-                              f"reads version {FORMAT_VERSION}")
+        raise CheckpointError(L_("unsupported checkpoint format_version {version}; this genmodels reads version "
+                                 "{supported}", version=repr(version), supported=FORMAT_VERSION))
     return document
 
 
 def parse_info(header: dict) -> CheckpointInfo:
     metadata = header.get("__metadata__")
     if not isinstance(metadata, dict) or "genmodels" not in metadata:
-        raise CheckpointError("this safetensors file has no genmodels metadata, so the model it holds "
-                              "is unknown; only checkpoints saved by the Generative Models Lab load here")
-    document = parse_json(metadata["genmodels"], "the genmodels metadata")
+        raise CheckpointError(L_("this safetensors file has no genmodels metadata, so the model it holds is "
+                                 "unknown; only checkpoints saved by the Generative Models Lab load here"))
+    document = parse_json(metadata["genmodels"], L_("the genmodels metadata"))
     if not isinstance(document, dict):
-        raise CheckpointError("the genmodels metadata is not a JSON object")
+        raise CheckpointError(L_("the genmodels metadata is not a JSON object"))
     document = upgrade(document)
     if not isinstance(document.get("family"), str):
-        raise CheckpointError("the checkpoint does not name its model family")
+        raise CheckpointError(L_("the checkpoint does not name its model family"))
     try:
         spec = registry.family(document.get("family"))
         model_config = from_dict(spec.config_class, document.get("model_config"))
         train_config = document.get("train_config")
         train_config = from_dict(TrainConfig, train_config) if train_config is not None else None
     except ConfigError as error:
-        raise CheckpointError(f"the checkpoint's configuration is invalid: {error}") from None
+        raise CheckpointError(L_("the checkpoint's configuration is invalid: {error}", error=error)) from None
     metrics = document.get("metrics") or {}
     history = document.get("history") or []
     if not (isinstance(metrics, dict) and all(is_finite_number(v) for v in metrics.values())):
-        raise CheckpointError("the checkpoint's metrics are malformed (expected names with finite numbers)")
+        raise CheckpointError(L_("the checkpoint's metrics are malformed (expected names with finite numbers)"))
     if not (isinstance(history, list) and all(isinstance(row, dict) and all(is_finite_number(v) for v in row.values())
                                               for row in history)):
-        raise CheckpointError("the checkpoint's loss history is malformed (expected rows of finite numbers)")
+        raise CheckpointError(L_("the checkpoint's loss history is malformed (expected rows of finite numbers)"))
     return CheckpointInfo(
         family=spec.name, name=str(document.get("name") or spec.name), model_config=model_config,
         train_config=train_config, dataset=str(document.get("dataset", "")), metrics=metrics, history=history,
@@ -257,26 +260,27 @@ def check_tensors(header: dict, expected: dict, data_bytes: int) -> None:
     found = {k: v for k, v in header.items() if k != "__metadata__"}
     missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(f"the tensors do not match the model its config describes: "
-                              f"missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise CheckpointError(L_("the tensors do not match the model its config describes: missing {missing}, "
+                                 "unexpected {unexpected}", missing=missing[:5], unexpected=unexpected[:5]))
     total = 0
     for name, (dtype, shape) in expected.items():
         entry = found[name]
         if not isinstance(entry, dict):
-            raise CheckpointError(f"tensor {name!r} has a malformed header entry")
+            raise CheckpointError(L_("tensor {name} has a malformed header entry", name=repr(name)))
         file_shape = entry.get("shape")
         if entry.get("dtype") != dtype or not isinstance(file_shape, list) or tuple(file_shape) != shape:
-            raise CheckpointError(f"tensor {name!r} should be {dtype} of shape {list(shape)}, "
-                                  f"the file has {entry.get('dtype')!r} of shape {file_shape!r}")
+            raise CheckpointError(L_("tensor {name} should be {dtype} of shape {shape}, the file has {found_dtype} of "
+                                     "shape {found_shape}", name=repr(name), dtype=dtype, shape=list(shape),
+                                     found_dtype=repr(entry.get("dtype")), found_shape=repr(file_shape)))
         offsets = entry.get("data_offsets")
         size = torch.empty((), dtype=DTYPES[dtype]).element_size() * math.prod(shape)
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(is_finite_number(o) for o in offsets)
                 and offsets[1] - offsets[0] == size and 0 <= offsets[0] and offsets[1] <= data_bytes):
-            raise CheckpointError(f"tensor {name!r} has corrupt byte offsets (truncated file?)")
+            raise CheckpointError(L_("tensor {name} has corrupt byte offsets (truncated file?)", name=repr(name)))
         total += size
     if total != data_bytes:
-        raise CheckpointError(f"the file holds {data_bytes} bytes of tensor data where {total} were expected "
-                              "(truncated or padded)")
+        raise CheckpointError(L_("the file holds {size} bytes of tensor data where {expected} were expected "
+                                 "(truncated or padded)", size=data_bytes, expected=total))
 
 
 def read_checkpoint(data: bytes) -> LoadedCheckpoint:
@@ -292,14 +296,16 @@ def read_checkpoint(data: bytes) -> LoadedCheckpoint:
         raise
     except (TypeError, ValueError, AttributeError, IndexError, KeyError, RecursionError) as error:
         # A last line of defence: whatever shape of nonsense the checks above did not foresee.
-        raise CheckpointError(f"the checkpoint is malformed ({type(error).__name__}: {error})") from None
+        raise CheckpointError(L_("the checkpoint is malformed ({error})", error=f"{type(error).__name__}: {error}")) \
+            from None
     try:
         tensors = load_safetensors_bytes(data)
     except Exception as error:  # safetensors raises its own SafetensorError for malformed files
-        raise CheckpointError(f"the safetensors data is malformed: {error}") from None
+        raise CheckpointError(L_("the safetensors data is malformed: {error}", error=error)) from None
     for name, tensor in tensors.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise CheckpointError(f"tensor {name!r} holds NaN or infinite values; the model is broken")
+            raise CheckpointError(L_("tensor {name} holds NaN or infinite values; the model is broken",
+                                     name=repr(name)))
     if split_heads:
         tensors = join_vae_heads(tensors)
     model = registry.empty_model(registry.family(info.family), info.model_config)
@@ -312,12 +318,12 @@ def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
     try:
         size = path.stat().st_size
         if size > MAX_CHECKPOINT_BYTES:
-            raise CheckpointError(f"{path.name} is {size / 2**20:.1f} MiB; checkpoints over "
-                                  f"{MAX_CHECKPOINT_BYTES // 2**20} MiB are refused")
+            raise CheckpointError(L_("{file} is {size} MiB; checkpoints over {limit} MiB are refused", file=path.name,
+                                     size=f"{size / 2**20:.1f}", limit=MAX_CHECKPOINT_BYTES // 2**20))
         data = path.read_bytes()
     except OSError as error:
-        raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
+        raise CheckpointError(L_("cannot read {file}: {reason}", file=path, reason=error.strerror or error)) from None
     try:
         return read_checkpoint(data)
     except CheckpointError as error:
-        raise CheckpointError(f"{path.name}: {error}") from None
+        raise CheckpointError(L_("{file}: {reason}", file=path.name, reason=error)) from None

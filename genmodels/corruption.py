@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from genmodels.i18n import L_
+
 CORRUPTIONS = ("none", "gaussian", "salt_pepper", "masking", "block")
 
 
@@ -66,4 +68,4 @@ def corrupt(x: torch.Tensor, kind: str, strength: float, generator: torch.Genera
         return masking(x, strength, generator)
     if kind == "block":
         return block(x, strength, generator)
-    raise ValueError(f"unknown corruption {kind!r}; valid: {', '.join(CORRUPTIONS)}")
+    raise ValueError(L_("unknown corruption {kind}; valid: {valid}", kind=repr(kind), valid=", ".join(CORRUPTIONS)))

@@ -29,12 +29,14 @@ import numpy as np
 import torch
 
 from genmodels.errors import DatasetUnavailable
+from genmodels.i18n import L_
 
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+# Class names people read: lazy texts, shown in the reader's language (a str, English, to code and JSON).
+FASHION_CLASSES = (L_("T-shirt/top"), L_("Trouser"), L_("Pullover"), L_("Dress"), L_("Coat"),
+                   L_("Sandal"), L_("Shirt"), L_("Sneaker"), L_("Bag"), L_("Ankle boot"))
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 KMNIST_CLASSES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
-SPRITE_CLASSES = ("square", "ellipse", "triangle", "cross", "ring")
+SPRITE_CLASSES = (L_("square"), L_("ellipse"), L_("triangle"), L_("cross"), L_("ring"))
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = {
     "train_x": "train-images-idx3-ubyte",
@@ -93,15 +95,15 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError) as error:
-        raise DatasetUnavailable(f"cannot read {path}: {error}") from None
+        raise DatasetUnavailable(L_("cannot read {file}: {reason}", file=path, reason=error)) from None
     if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08 or not 1 <= raw[3] <= 3:
-        raise DatasetUnavailable(f"{path} is not an IDX file of unsigned bytes")
+        raise DatasetUnavailable(L_("{file} is not an IDX file of unsigned bytes", file=path))
     dims = raw[3]
     header = 4 + 4 * dims
     shape = struct.unpack(f">{dims}I", raw[4:header])
     if len(raw) - header != math.prod(shape):
-        raise DatasetUnavailable(f"{path} is truncated or corrupt: header says {shape}, "
-                                 f"file holds {len(raw) - header} bytes of data")
+        raise DatasetUnavailable(L_("{file} is truncated or corrupt: header says {shape}, file holds {size} bytes of "
+                                    "data", file=path, shape=shape, size=len(raw) - header))
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
@@ -149,7 +151,8 @@ def load_idx_dataset(files: dict[str, Path]) -> dict[str, np.ndarray]:
     arrays = {k: read_idx(p) for k, p in files.items()}
     for split in ("train", "test"):
         if arrays[f"{split}_x"].ndim != 3 or len(arrays[f"{split}_x"]) != len(arrays[f"{split}_y"]):
-            raise DatasetUnavailable(f"{files[split + '_x'].parent}: {split} images and labels do not match")
+            raise DatasetUnavailable(L_("{folder}: {split} images and labels do not match",
+                                        folder=files[split + "_x"].parent, split=split))
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, partial = tempfile.mkstemp(dir=cached.parent, suffix=".partial.npz")  # unique per writer
@@ -183,16 +186,16 @@ def idx_image_dataset(name: str, torchvision_class: str, class_names: tuple[str,
             download_with_torchvision(name, torchvision_class)
         except Exception as error:  # torchvision raises many kinds (URLError, RuntimeError, ...)
             places = ", ".join(str(d) for d in search_dirs(name, torchvision_class)[:2])
-            raise DatasetUnavailable(
-                f"{name} is not on this machine and could not be downloaded ({error}). Put the four "
-                f"IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-                f"t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in one of: {places}, "
-                f"or set GENLAB_DATA to a folder that holds them, or connect to the internet."
-            ) from None
+            raise DatasetUnavailable(L_(
+                "{name} is not on this machine and could not be downloaded ({error}). Put the four IDX files "
+                "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+                "t10k-labels-idx1-ubyte.gz) in one of: {places}, or set GENLAB_DATA to a folder that holds them, or "
+                "connect to the internet.", name=name, error=error, places=places)) from None
         folder = cache_root() / "downloads" / torchvision_class / "raw"
         files = find_idx_dir(folder)
         if not files:
-            raise DatasetUnavailable(f"torchvision downloaded {name}, but no IDX files are in {folder}")
+            raise DatasetUnavailable(L_("torchvision downloaded {name}, but no IDX files are in {folder}", name=name,
+                                        folder=folder))
     arrays = load_idx_dataset(files)
 
     def images(a: np.ndarray) -> torch.Tensor:  # (N, H, W) uint8 -> (N, 1, H, W) float in [0, 1]
@@ -253,7 +256,7 @@ def sprites(seed: int = 0, n_train: int = 10000, n_test: int = 2000) -> Dataset:
     train = render_sprites(n_train, torch.Generator().manual_seed(seed))
     test = render_sprites(n_test, torch.Generator().manual_seed(seed + 1_000_003))
     return Dataset(name="sprites", kind="image", train_x=train[0], train_y=train[1], test_x=test[0],
-                   test_y=test[1], class_names=SPRITE_CLASSES, source=f"generated (seed {seed})")
+                   test_y=test[1], class_names=SPRITE_CLASSES, source=L_("generated (seed {seed})", seed=seed))
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,9 +317,9 @@ def toy(name: str, seed: int = 0, n_train: int = 8000, n_test: int = 2000) -> Da
     train = draw(n_train, torch.Generator().manual_seed(seed))
     test = draw(n_test, torch.Generator().manual_seed(seed + 1_000_003))
     if modes is not None:
-        classes = tuple(f"mode {i + 1}" for i in range(len(modes)))
+        classes = tuple(L_("mode {n}", n=i + 1) for i in range(len(modes)))
     return Dataset(name=name, kind="points", train_x=train[0], train_y=train[1], test_x=test[0], test_y=test[1],
-                   class_names=classes, source=f"generated (seed {seed})", modes=modes, mode_std=std)
+                   class_names=classes, source=L_("generated (seed {seed})", seed=seed), modes=modes, mode_std=std)
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,25 +337,26 @@ class DatasetInfo:
 
 DATASETS: dict[str, DatasetInfo] = {
     "fashion-mnist": DatasetInfo(
-        "fashion-mnist", "image", "70,000 28x28 grey clothing images, 10 classes (Zalando)",
+        "fashion-mnist", "image", L_("70,000 28x28 grey clothing images, 10 classes (Zalando)"),
         lambda: idx_image_dataset("fashion-mnist", "FashionMNIST", FASHION_CLASSES), "FashionMNIST"),
     "mnist": DatasetInfo(
-        "mnist", "image", "70,000 28x28 handwritten digits", lambda: idx_image_dataset("mnist", "MNIST", DIGIT_CLASSES),
-        "MNIST"),
+        "mnist", "image", L_("70,000 28x28 handwritten digits"),
+        lambda: idx_image_dataset("mnist", "MNIST", DIGIT_CLASSES), "MNIST"),
     "kmnist": DatasetInfo(
-        "kmnist", "image", "70,000 28x28 cursive Japanese characters (Kuzushiji-MNIST)",
+        "kmnist", "image", L_("70,000 28x28 cursive Japanese characters (Kuzushiji-MNIST)"),
         lambda: idx_image_dataset("kmnist", "KMNIST", KMNIST_CLASSES), "KMNIST"),
-    "sprites": DatasetInfo("sprites", "image", "12,000 generated 28x28 shapes, 5 classes, no download", sprites),
-    "toy-ring": DatasetInfo("toy-ring", "points", "8 Gaussians on a circle", lambda: toy("toy-ring")),
-    "toy-grid": DatasetInfo("toy-grid", "points", "25 Gaussians on a 5x5 grid", lambda: toy("toy-grid")),
-    "toy-moons": DatasetInfo("toy-moons", "points", "two interleaved half moons", lambda: toy("toy-moons")),
-    "toy-spiral": DatasetInfo("toy-spiral", "points", "a two-armed spiral", lambda: toy("toy-spiral")),
+    "sprites": DatasetInfo("sprites", "image", L_("12,000 generated 28x28 shapes, 5 classes, no download"), sprites),
+    "toy-ring": DatasetInfo("toy-ring", "points", L_("8 Gaussians on a circle"), lambda: toy("toy-ring")),
+    "toy-grid": DatasetInfo("toy-grid", "points", L_("25 Gaussians on a 5x5 grid"), lambda: toy("toy-grid")),
+    "toy-moons": DatasetInfo("toy-moons", "points", L_("two interleaved half moons"), lambda: toy("toy-moons")),
+    "toy-spiral": DatasetInfo("toy-spiral", "points", L_("a two-armed spiral"), lambda: toy("toy-spiral")),
 }
 
 
 def dataset_info(name: str) -> DatasetInfo:
     if name not in DATASETS:
-        raise DatasetUnavailable(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+        raise DatasetUnavailable(L_("unknown dataset {name}; valid: {valid}", name=repr(name),
+                                    valid=", ".join(DATASETS)))
     return DATASETS[name]
 
 

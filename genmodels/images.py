@@ -13,6 +13,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from genmodels.errors import ImageRejected
+from genmodels.i18n import L_, LazyText
 from genmodels.runtime import env_int, env_number
 
 if TYPE_CHECKING:
@@ -85,33 +86,34 @@ def open_untrusted(name: str, data: bytes, max_pixels: int | None = None) -> Ima
     ends up 28x28 anyway."""
     max_pixels = max_pixels or MAX_IMAGE_PIXELS
     if not data:
-        raise ImageRejected(f"{name}: the file is empty")
+        raise ImageRejected(L_("{file}: the file is empty", file=name))
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageRejected(f"{name}: {len(data) / 2**20:.1f} MiB is over the {MAX_IMAGE_BYTES / 2**20:g} MiB limit "
-                            "per image; shrink it and upload again")
+        raise ImageRejected(L_("{file}: {size} MiB is over the {limit} MiB limit per image; shrink it and upload again",
+                               file=name, size=f"{len(data) / 2**20:.1f}", limit=f"{MAX_IMAGE_BYTES / 2**20:g}"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except UnidentifiedImageError:
-        raise ImageRejected(f"{name}: not an image in a supported format "
-                            f"({', '.join(ALLOWED_FORMATS.values())})") from None
+        raise ImageRejected(L_("{file}: not an image in a supported format ({formats})", file=name,
+                               formats=", ".join(ALLOWED_FORMATS.values()))) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected(f"{name}: its header claims more pixels than the limit of {max_pixels / 1e6:g} "
-                            "megapixels (a decompression bomb?); refused") from None
+        raise ImageRejected(L_("{file}: its header claims more pixels than the limit of {limit} megapixels (a "
+                               "decompression bomb?); refused", file=name, limit=f"{max_pixels / 1e6:g}")) from None
     except (OSError, ValueError) as error:
-        raise ImageRejected(f"{name}: cannot be read as an image ({error})") from None
+        raise ImageRejected(L_("{file}: cannot be read as an image ({error})", file=name, error=error)) from None
     width, height = image.size
     if width * height > max_pixels or width < 1 or height < 1:
-        raise ImageRejected(f"{name}: {width}x{height} pixels is over the limit of {max_pixels / 1e6:g} "
-                            "megapixels; resize it and upload again")
+        raise ImageRejected(L_("{file}: {width}x{height} pixels is over the limit of {limit} megapixels; resize it and "
+                               "upload again", file=name, width=width, height=height, limit=f"{max_pixels / 1e6:g}"))
     try:
         image.seek(0)  # animated GIF / WebP: the first frame
         if image.format == "JPEG":
             image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))  # decode at 1/2, 1/4 or 1/8 scale
         image.load()
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
-        raise ImageRejected(f"{name}: the image data is truncated or corrupt ({error})") from None
+        raise ImageRejected(L_("{file}: the image data is truncated or corrupt ({error})", file=name,
+                               error=error)) from None
     factor = max(image.size) // WORKING_SIZE
     if factor >= 2:
         if image.mode.startswith("I;16"):
@@ -151,25 +153,25 @@ def prepare_image(name: str, data: bytes, invert: bool | None = None, max_pixels
     background is light (the datasets are light objects on black; ``invert`` forces it either way),
     resized to 28x28. ``keep_steps=False`` skips the thumbnails (for bulk uploads)."""
     image = open_untrusted(name, data, max_pixels)
-    steps: list[tuple[str, Image.Image]] = []
+    steps: list[tuple[str, Image.Image]] = []  # (a lazy label people read, the picture)
 
     def step(label: str, picture: Image.Image) -> None:
         if keep_steps:
             steps.append((label, thumbnail(picture)))
 
-    step("uploaded", image)
+    step(L_("uploaded"), image)
     image = ImageOps.exif_transpose(image)
     grey = to_grey(image)
-    step("grey", grey)
+    step(L_("grey"), grey)
     background = border_level(grey)
     side = max(grey.size)
     square = Image.new("L", (side, side), round(background * 255))
     square.paste(grey, ((side - grey.width) // 2, (side - grey.height) // 2))
-    step("square", square)
+    step(L_("square"), square)
     should_invert = background > 0.5 if invert is None else invert
     if should_invert:
         square = ImageOps.invert(square)
-        step("inverted", square)
+        step(L_("inverted"), square)
     small = square.resize((MODEL_SIZE, MODEL_SIZE), Image.Resampling.LANCZOS)
     step("28x28", small.resize((112, 112), Image.Resampling.NEAREST))
     tensor = torch.from_numpy(np.asarray(small, dtype=np.float32) / 255).unsqueeze(0)  # (1, 28, 28)
@@ -226,28 +228,31 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
 
     declared = zip_entry_count(data)
     if declared is not None and declared > MAX_ZIP_ENTRIES:
-        raise ImageRejected(f"the zip lists {declared:,} entries; at most {MAX_ZIP_ENTRIES:,} are accepted")
+        raise ImageRejected(L_("the zip lists {count} entries; at most {limit} are accepted", count=f"{declared:,}",
+                               limit=f"{MAX_ZIP_ENTRIES:,}"))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise ImageRejected(f"the upload is not a valid zip file ({error})") from None
-    problems: list[str] = []
+        raise ImageRejected(L_("the upload is not a valid zip file ({error})", error=error)) from None
+    problems: list[str] = []  # lazy texts: shown in the language of whoever reads them
     tensors, folders = [], []
     budget, pixel_budget = MAX_ZIP_TOTAL_BYTES, MAX_ZIP_TOTAL_PIXELS
     files = [e for e in entries if not e.is_dir()]
     if len(files) > MAX_ZIP_FILES:
-        problems.append(f"the zip holds {len(files)} files; only the first {MAX_ZIP_FILES} were looked at")
+        problems.append(L_("the zip holds {count} files; only the first {limit} were looked at", count=len(files),
+                           limit=MAX_ZIP_FILES))
     for entry in files[:MAX_ZIP_FILES]:
         parts = entry.filename.replace("\\", "/").split("/")
         path = shown_name(entry.filename)
         if entry.filename.startswith(("/", "\\")) or ".." in parts:
-            problems.append(f"{path}: unsafe path, skipped")
+            problems.append(L_("{file}: unsafe path, skipped", file=path))
             continue
         if parts[0] == "__MACOSX" or parts[-1].startswith("."):
             continue  # macOS resource forks and hidden files: not images, not worth a message
         if entry.file_size > MAX_IMAGE_BYTES or entry.file_size > budget:
-            problems.append(f"{path}: {entry.file_size / 2**20:.1f} MiB is over the size limit, skipped")
+            problems.append(L_("{file}: {size} MiB is over the size limit, skipped", file=path,
+                               size=f"{entry.file_size / 2**20:.1f}"))
             continue
         # Charged before reading: zipfile never inflates more than the size the directory claims,
         # so a failed read (bad CRC, truncation) cannot dodge the budget.
@@ -257,34 +262,40 @@ def dataset_from_zip(data: bytes, name: str = "your-images", seed: int = 0) -> Z
                 content = handle.read(MAX_IMAGE_BYTES + 1)
             pixels = image_pixels(content)
             if pixels > pixel_budget:
-                problems.append(f"{path}: skipped, the zip's budget of {MAX_ZIP_TOTAL_PIXELS / 1e6:g} megapixels "
-                                "is used up")
+                problems.append(L_("{file}: skipped, the zip's budget of {limit} megapixels is used up", file=path,
+                                   limit=f"{MAX_ZIP_TOTAL_PIXELS / 1e6:g}"))
                 continue
             pixel_budget -= pixels
             tensors.append(prepare_image(path, content, max_pixels=MAX_ZIP_IMAGE_PIXELS, keep_steps=False).tensor)
             folders.append(shown_name("/".join(parts[:-1])))
         except ImageRejected as error:
-            problems.append(str(error))
+            problems.append(error.args[0] if error.args and isinstance(error.args[0], LazyText) else str(error))
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError, EOFError) as error:
-            problems.append(f"{path}: cannot be extracted ({error})")  # corrupt, encrypted, odd method
+            problems.append(L_("{file}: cannot be extracted ({error})", file=path, error=error))  # corrupt, encrypted
     found = len(tensors)
     if found < MIN_IMAGES:
-        raise ImageRejected(f"the zip holds {found} usable image{'s' if found != 1 else ''}; at least {MIN_IMAGES} "
-                            "are needed to train" + (f" (first problem: {problems[0]})" if problems else ""))
+        # (two messages, not ngettext: a lazy text has one msgid; Chinese has one form for both)
+        holds = (L_("the zip holds {n} usable image; at least {minimum} are needed to train", n=found,
+                    minimum=MIN_IMAGES) if found == 1 else
+                 L_("the zip holds {n} usable images; at least {minimum} are needed to train", n=found,
+                    minimum=MIN_IMAGES))
+        raise ImageRejected(L_("{reason} (first problem: {problem})", reason=holds, problem=problems[0])
+                            if problems else holds)
     if len(set(folders)) > MAX_CLASSES:
-        problems.insert(0, f"the images are in {len(set(folders))} folders, too many to be classes (at most "
-                           f"{MAX_CLASSES}); they are all one class")
+        problems.insert(0, L_("the images are in {count} folders, too many to be classes (at most {limit}); they are "
+                              "all one class", count=len(set(folders)), limit=MAX_CLASSES))
         folders = [""] * len(folders)
-    class_names = tuple(sorted(set(folders))) if len(set(folders)) > 1 else ("image",)
+    class_names = tuple(sorted(set(folders))) if len(set(folders)) > 1 else (L_("image"),)
     labels = torch.tensor([class_names.index(f) if len(class_names) > 1 else 0 for f in folders])
     images = torch.stack(tensors)  # (N, 1, 28, 28)
     order = torch.randperm(found, generator=torch.Generator().manual_seed(seed))
     n_test = max(1, found // 10)
     test, train = order[:n_test], order[n_test:]
     dataset = Dataset(name=name, kind="image", train_x=images[train], train_y=labels[train], test_x=images[test],
-                      test_y=labels[test], class_names=class_names, source="uploaded zip")
+                      test_y=labels[test], class_names=class_names, source=L_("uploaded zip"))
     if len(problems) > MAX_REPORTED_PROBLEMS:
-        problems = problems[:MAX_REPORTED_PROBLEMS] + [f"... and {len(problems) - MAX_REPORTED_PROBLEMS} more"]
+        problems = problems[:MAX_REPORTED_PROBLEMS] + [L_("... and {count} more",
+                                                          count=len(problems) - MAX_REPORTED_PROBLEMS)]
     return ZipDataset(dataset=dataset, problems=tuple(problems), images_found=found)
 
 

@@ -17,6 +17,7 @@ import torch
 from genmodels.configs import TrainConfig
 from genmodels.data import Dataset
 from genmodels.errors import ConfigError
+from genmodels.i18n import L_
 from genmodels.models.autoencoder import Autoencoder, AutoencoderConfig
 from genmodels.models.gan import GAN, GANConfig
 from genmodels.models.vae import VAE, VAEConfig
@@ -54,7 +55,7 @@ def gan_adams(model, config: TrainConfig, device) -> dict:
 @dataclass(frozen=True)
 class FamilySpec:
     name: str
-    title: str  # for people: "Variational autoencoder"
+    title: str  # for people: "Variational autoencoder" (a lazy text, shown in the reader's language)
     description: str
     model_class: type[torch.nn.Module]
     config_class: type
@@ -99,29 +100,29 @@ def gan_default(dataset: Dataset) -> GANConfig:
 
 FAMILIES: dict[str, FamilySpec] = {
     "ae": FamilySpec(
-        name="ae", title="Autoencoder",
-        description="compresses an image to a small code and reconstructs it",
+        name="ae", title=L_("Autoencoder"),
+        description=L_("compresses an image to a small code and reconstructs it"),
         default_config=lambda d: AutoencoderConfig(arch="mlp", hidden=(256, 128), latent_dim=32, **image_shape(d)),
         **AUTOENCODER_FUNCTIONS,
     ),
     "sparse_ae": FamilySpec(
-        name="sparse_ae", title="Sparse autoencoder",
-        description="an autoencoder whose sigmoid code units are pushed to be rarely active (KL penalty)",
+        name="sparse_ae", title=L_("Sparse autoencoder"),
+        description=L_("an autoencoder whose sigmoid code units are pushed to be rarely active (KL penalty)"),
         default_config=lambda d: AutoencoderConfig(
             arch="mlp", hidden=(), latent_dim=100, code_activation="sigmoid",
             sparsity_target=0.05, sparsity_weight=1.0, **image_shape(d)),
         **AUTOENCODER_FUNCTIONS,
     ),
     "dae": FamilySpec(
-        name="dae", title="Denoising autoencoder",
-        description="an autoencoder that sees corrupted images and learns to restore the clean ones",
+        name="dae", title=L_("Denoising autoencoder"),
+        description=L_("an autoencoder that sees corrupted images and learns to restore the clean ones"),
         default_config=lambda d: AutoencoderConfig(
             arch="conv", hidden=(32, 64), latent_dim=64, corruption="gaussian", noise_level=0.5, **image_shape(d)),
         **AUTOENCODER_FUNCTIONS,
     ),
     "vae": FamilySpec(
-        name="vae", title="Variational autoencoder",
-        description="a probabilistic autoencoder whose latent space can be sampled",
+        name="vae", title=L_("Variational autoencoder"),
+        description=L_("a probabilistic autoencoder whose latent space can be sampled"),
         model_class=VAE, config_class=VAEConfig, data_kinds=("image",), optimizers=single_adam,
         default_config=lambda d: VAEConfig(arch="mlp", hidden=(400,), latent_dim=20, **image_shape(d)),
         step=vae_step, evaluate=vae_evaluate,
@@ -129,14 +130,14 @@ FAMILIES: dict[str, FamilySpec] = {
         verbs=("encode", "decode", "reconstruct", "sample"),
     ),
     "gan": FamilySpec(
-        name="gan", title="GAN (MLP)",
-        description="a generator and a discriminator, both MLPs, in an adversarial game; images or 2-D points",
+        name="gan", title=L_("GAN (MLP)"),
+        description=L_("a generator and a discriminator, both MLPs, in an adversarial game; images or 2-D points"),
         data_kinds=("image", "points"), default_config=gan_default,
         **GAN_FUNCTIONS,
     ),
     "dcgan": FamilySpec(
-        name="dcgan", title="DCGAN",
-        description="a convolutional GAN (Radford et al. 2015) for 28x28 and 32x32 images",
+        name="dcgan", title=L_("DCGAN"),
+        description=L_("a convolutional GAN (Radford et al. 2015) for 28x28 and 32x32 images"),
         data_kinds=("image",),
         default_config=lambda d: GANConfig(arch="conv", latent_dim=64, g_hidden=64, d_hidden=64, **image_shape(d)),
         **GAN_FUNCTIONS,
@@ -146,14 +147,15 @@ FAMILIES: dict[str, FamilySpec] = {
 
 def family(name: str) -> FamilySpec:
     if name not in FAMILIES:
-        raise ConfigError(f"unknown model family {name!r}; valid: {', '.join(FAMILIES)}")
+        raise ConfigError(L_("unknown model family {name}; valid: {valid}", name=repr(name), valid=", ".join(FAMILIES)))
     return FAMILIES[name]
 
 
 def check_dataset(spec: FamilySpec, dataset: Dataset) -> None:
     if dataset.kind not in spec.data_kinds:
-        kinds = " or ".join(spec.data_kinds)
-        raise ConfigError(f"{spec.name} trains on {kinds} data, but {dataset.name} holds {dataset.kind}")
+        kinds = "/".join(spec.data_kinds)
+        raise ConfigError(L_("{family} trains on {kinds} data, but {dataset} holds {kind}", family=spec.name,
+                             kinds=kinds, dataset=dataset.name, kind=dataset.kind))
 
 
 # Layer widths to use when the architecture is switched from the family's default and no widths are
@@ -182,7 +184,8 @@ def model_config(spec: FamilySpec, dataset: Dataset, **overrides) -> Any:
     fields = {f.name for f in dataclasses.fields(config)}
     unknown = sorted(set(changes) - fields)
     if unknown:
-        raise ConfigError(f"{spec.name} has no setting {', '.join(unknown)}; its settings: {', '.join(sorted(fields))}")
+        raise ConfigError(L_("{family} has no setting {unknown}; its settings: {valid}", family=spec.name,
+                             unknown=", ".join(unknown), valid=", ".join(sorted(fields))))
     return dataclasses.replace(config, **changes)
 
 
@@ -193,7 +196,8 @@ def empty_model(spec: FamilySpec, config, device="cpu") -> torch.nn.Module:
     their default initialisation from the *global* random generator) neither touches global
     random state nor spends time on weights that are overwritten anyway."""
     if not isinstance(config, spec.config_class):
-        raise ConfigError(f"{spec.name} needs a {spec.config_class.__name__}, got {type(config).__name__}")
+        raise ConfigError(L_("{family} needs a {config}, got {given}", family=spec.name,
+                             config=spec.config_class.__name__, given=type(config).__name__))
     with torch.device("meta"):
         model = spec.model_class(config)
     return model.to_empty(device=device)
@@ -246,35 +250,35 @@ GAN_STUDIO_PRESETS = {
     "balanced_dcgan": Preset(
         "dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
         TrainConfig(epochs=1, batch_size=128, lr=2e-4, snapshot_every=25, snapshot_count=32),
-        title="Balanced DCGAN",
-        note="The DCGAN paper's recipe (Adam 2e-4, beta1 0.5, one D step per G step), narrower: garments appear "
-             "within a few hundred steps."),
+        title=L_("Balanced DCGAN"),
+        note=L_("The DCGAN paper's recipe (Adam 2e-4, beta1 0.5, one D step per G step), narrower: garments appear "
+                "within a few hundred steps.")),
     "mlp_gan": Preset(
         "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256},
         TrainConfig(epochs=2, batch_size=128, lr=2e-4, snapshot_every=25, snapshot_count=32),
-        title="MLP GAN",
-        note="Fully connected players, as in the original GAN paper, with the DCGAN's optimiser settings. They "
-             "struggle on garments: within a few hundred steps D pulls ahead and wins, and the samples stay blurry "
-             "(alike at first, then a little more varied). Compare "
-             "with the DCGAN, whose convolutions suit images."),
+        title=L_("MLP GAN"),
+        note=L_("Fully connected players, as in the original GAN paper, with the DCGAN's optimiser settings. They "
+                "struggle on garments: within a few hundred steps D pulls ahead and wins, and the samples stay blurry "
+                "(alike at first, then a little more varied). Compare "
+                "with the DCGAN, whose convolutions suit images.")),
     "unbalanced_rates": Preset(
         "dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
         TrainConfig(epochs=1, batch_size=128, lr=2e-5, lr_discriminator=2e-3, snapshot_every=25, snapshot_count=32),
-        title="Failure: unbalanced learning rates",
-        note="D learns 100x faster than G: it soon tells real from fake perfectly (D(x) -> 1, D(G(z)) -> 0) and "
-             "G is left with no useful signal."),
+        title=L_("Failure: unbalanced learning rates"),
+        note=L_("D learns 100x faster than G: it soon tells real from fake perfectly (D(x) -> 1, D(G(z)) -> 0) and "
+                "G is left with no useful signal.")),
     "too_many_d_steps": Preset(
         "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256, "d_steps": 5},
         TrainConfig(epochs=1, batch_size=128, lr=2e-4, lr_discriminator=1e-3, snapshot_every=25,
                     snapshot_count=32),
-        title="Failure: too many D steps",
-        note="Five discriminator updates before each generator update: D stays ahead and wins."),
+        title=L_("Failure: too many D steps"),
+        note=L_("Five discriminator updates before each generator update: D stays ahead and wins.")),
     "tiny_generator": Preset(
         "gan", "fashion-mnist", {"latent_dim": 64, "g_hidden": 8, "g_depth": 1, "d_hidden": 256},
         TrainConfig(epochs=2, batch_size=128, lr=1e-3, snapshot_every=25, snapshot_count=32),
-        title="Failure: tiny generator",
-        note="A generator with 8 hidden units cannot draw the variety of garments, so it settles on a few blurry "
-             "outputs whatever the noise (mode collapse)."),
+        title=L_("Failure: tiny generator"),
+        note=L_("A generator with 8 hidden units cannot draw the variety of garments, so it settles on a few blurry "
+                "outputs whatever the noise (mode collapse).")),
 }
 
 
@@ -289,25 +293,25 @@ def _lab(title: str, note: str, lr_g: float = 5e-3, lr_d: float = 5e-3, **model)
 
 GAN_LAB_PRESETS = {
     "balanced": _lab(
-        "Balanced (the default)",
-        "Two small networks learning at the same rate: the purple points spread out along the noise grid and "
-        "cover all 8 modes of the ring, usually within 1,000 to 2,000 steps. Now and then a mode is lost for a "
-        "moment and won back: the game never quite stands still."),
+        L_("Balanced (the default)"),
+        L_("Two small networks learning at the same rate: the purple points spread out along the noise grid and "
+           "cover all 8 modes of the ring, usually within 1,000 to 2,000 steps. Now and then a mode is lost for a "
+           "moment and won back: the game never quite stands still.")),
     "collapse": _lab(
-        "Mode collapse: G learns 10x faster than D",
-        "D learns so slowly that its verdict stays almost flat. G gathers all its points into one clump and "
-        "drags it towards whatever D likes best at the moment: the clump wanders from mode to mode and never "
-        "spreads out.", lr_g=1e-3, lr_d=1e-4),
+        L_("Mode collapse: G learns 10x faster than D"),
+        L_("D learns so slowly that its verdict stays almost flat. G gathers all its points into one clump and "
+           "drags it towards whatever D likes best at the moment: the clump wanders from mode to mode and never "
+           "spreads out."), lr_g=1e-3, lr_d=1e-4),
     "strong_d": _lab(
-        "D too strong: 5 D steps per G step, 50x the rate",
-        "D paints purple exactly where G's points are and green everywhere else: D(x) goes to about 0.9 and "
-        "D(G(z)) to about 0.1. G, crawling at its small rate, nudges its clump and D repaints around it at once.",
+        L_("D too strong: 5 D steps per G step, 50x the rate"),
+        L_("D paints purple exactly where G's points are and green everywhere else: D(x) goes to about 0.9 and "
+           "D(G(z)) to about 0.1. G, crawling at its small rate, nudges its clump and D repaints around it at once."),
         lr_g=1e-4, lr_d=5e-3, d_steps=5),
     "tiny_g": _lab(
-        "Tiny generator: 4 hidden units",
-        "With 4 ReLU units G's output is made of a few flat pieces: it can only lay its points along a bent "
-        "line, so it reaches one or two modes and strings points across the gaps between them (the off-mode "
-        "points). D stays ahead, near D(x) = 0.8 and D(G(z)) = 0.2, but cannot show G a way out.",
+        L_("Tiny generator: 4 hidden units"),
+        L_("With 4 ReLU units G's output is made of a few flat pieces: it can only lay its points along a bent "
+           "line, so it reaches one or two modes and strings points across the gaps between them (the off-mode "
+           "points). D stays ahead, near D(x) = 0.8 and D(G(z)) = 0.2, but cannot show G a way out."),
         g_hidden=4, g_depth=1),
 }
 
@@ -317,5 +321,5 @@ PRESETS = {"train": TRAIN_PRESETS, "gan_studio": GAN_STUDIO_PRESETS, "gan_lab": 
 def presets_for(lesson: str) -> dict[str, Preset]:
     """The presets a lesson lists, by key, in the order it shows them."""
     if lesson not in PRESETS:
-        raise ConfigError(f"no presets for {lesson!r}; valid: {', '.join(PRESETS)}")
+        raise ConfigError(L_("no presets for {lesson}; valid: {valid}", lesson=repr(lesson), valid=", ".join(PRESETS)))
     return PRESETS[lesson]

@@ -24,6 +24,7 @@ import torch
 
 from genmodels.configs import DEVICES, check_choice
 from genmodels.errors import ConfigError
+from genmodels.i18n import L_
 
 
 def env_number(name: str, default: float, low: float, high: float = float("inf")) -> float:
@@ -35,16 +36,17 @@ def env_number(name: str, default: float, low: float, high: float = float("inf")
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
+        raise ValueError(L_("{setting} is not a number", setting=f"{name}={raw!r}")) from None
     if not low <= value <= high:
-        raise ValueError(f"{name}={raw} is out of range: use a value between {low:g} and {high:g}")
+        raise ValueError(L_("{setting} is out of range: use a value between {low} and {high}", setting=f"{name}={raw}",
+                            low=f"{low:g}", high=f"{high:g}"))
     return value
 
 
 def env_int(name: str, default: int, low: int, high: int = 2**62) -> int:
     value = env_number(name, default, low, high)
     if value != int(value):
-        raise ValueError(f"{name}={os.environ[name]!r} must be a whole number")
+        raise ValueError(L_("{setting} must be a whole number", setting=f"{name}={os.environ[name]!r}"))
     return int(value)
 
 
@@ -145,9 +147,9 @@ def resolve_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' asked for, but no CUDA GPU is visible; use --device cpu or auto")
+        raise ConfigError(L_("device 'cuda' asked for, but no CUDA GPU is visible; use --device cpu or auto"))
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("device 'mps' asked for, but this machine has no Apple GPU; use cpu or auto")
+        raise ConfigError(L_("device 'mps' asked for, but this machine has no Apple GPU; use cpu or auto"))
     return torch.device(name)
 
 

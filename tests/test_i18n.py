@@ -149,6 +149,9 @@ def test_messages_are_literals_with_named_placeholders_that_the_call_fills():
         if call.func.id == "N_" or any(keyword.arg is None for keyword in call.keywords):
             continue  # N_ only marks; **values cannot be checked here
         given = {keyword.arg for keyword in call.keywords}
+        reserved = {"singular", "plural", "count"} if call.func.id == "ngettext" else {"message"}
+        if given & reserved:
+            problems.append(f"{path}:{line}: {sorted(given & reserved)} is {call.func.id}'s own argument; rename it")
         if english_placeholders(msgid if len(msgid) > 1 else msgid[0]) != given:
             problems.append(f"{path}:{line}: {msgid!r} is filled with {sorted(given)}")
     assert not problems, "\n".join(problems)

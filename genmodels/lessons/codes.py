@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from genmodels.i18n import L_
+
 DEAD_BELOW = 0.01  # a unit whose mean activation is under this almost never fires
 ALWAYS_ON_ABOVE = 0.9  # ... and over this almost always fires: neither carries information
 
@@ -46,7 +48,7 @@ def decoder_features(model) -> torch.Tensor:
     have such images; others raise ValueError."""
     config = model.config
     if config.arch != "mlp" or config.hidden:
-        raise ValueError("decoder features are images only for an MLP autoencoder without hidden layers")
+        raise ValueError(L_("decoder features are images only for an MLP autoencoder without hidden layers"))
     linear = model.decoder[0][0]  # Linear(J, C*H*W): weight (C*H*W, J)
     features = linear.weight.detach().float().cpu().T  # (J, C*H*W)
     low = features.min(dim=1, keepdim=True).values

@@ -36,6 +36,7 @@ from genmodels import registry, runtime
 from genmodels.configs import check_int
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import ConfigError, TrainingDiverged
+from genmodels.i18n import L_
 from genmodels.lessons.gan_diagnosis import Diagnosis, Quality, diagnose_points
 from genmodels.lessons.gan_lab_settings import LIVE_SETTINGS, LabConfig
 from genmodels.metrics.coverage import mode_coverage, support_coverage
@@ -129,7 +130,8 @@ class GANLab:
 
     def __init__(self, config: LabConfig, dataset: Dataset | None = None):
         if dataset is not None and dataset.name != config.dataset:
-            raise ConfigError(f"the lab is set to {config.dataset}, but was given {dataset.name}")
+            raise ConfigError(L_("the lab is set to {dataset}, but was given {given}", dataset=config.dataset,
+                                 given=dataset.name))
         self.dataset = (dataset if dataset is not None else load_dataset(config.dataset)).to("cpu")
         self.config = config
         self.span = canvas_span(self.dataset)
@@ -169,7 +171,8 @@ class GANLab:
         Any other setting raises: it needs ``GANLab(new_config)``."""
         others = sorted(set(changes) - set(LIVE_SETTINGS))
         if others:
-            raise ConfigError(f"{', '.join(others)} can only change with a new model; live: {', '.join(LIVE_SETTINGS)}")
+            raise ConfigError(L_("{settings} can only change with a new model; live: {live}",
+                                 settings=", ".join(others), live=", ".join(LIVE_SETTINGS)))
         with self.lock:
             self.config = dataclasses.replace(self.config, **changes)  # validates
             for group in self.optimizers["generator"].param_groups:
@@ -224,9 +227,9 @@ class GANLab:
         values = dict(zip(terms, torch.stack(list(terms.values())).float().tolist()))
         bad = [name for name, value in values.items() if not math.isfinite(value)]
         if bad:
-            raise TrainingDiverged(
-                f"training diverged at step {self.step + 1}: {', '.join(bad)} became NaN or infinite. "
-                "Lower the learning rates (a step or two down the ladder) and press Reset.")
+            raise TrainingDiverged(L_(
+                "training diverged at step {step}: {terms} became NaN or infinite. Lower the learning rates (a step or "
+                "two down the ladder) and press Reset.", step=self.step + 1, terms=", ".join(bad)))
         self.step += 1
         row = {"step": self.step, **values}
         if self.step % COVERAGE_EVERY == 0 and self.dataset.modes is not None:

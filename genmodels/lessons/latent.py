@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch.distributions import Normal
 
+from genmodels.i18n import L_
+
 
 @dataclass(frozen=True)
 class Plane:
@@ -38,7 +40,7 @@ class Plane:
 def axis_plane(latent_dim: int, dim_u: int = 0, dim_v: int = 1, origin: torch.Tensor | None = None) -> Plane:
     """Vary coordinates ``dim_u`` and ``dim_v``; hold the others at ``origin`` (default 0)."""
     if dim_u == dim_v or not (0 <= dim_u < latent_dim and 0 <= dim_v < latent_dim):
-        raise ValueError(f"pick two different dimensions between 0 and {latent_dim - 1}")
+        raise ValueError(L_("pick two different dimensions between 0 and {last}", last=latent_dim - 1))
     eye = torch.eye(latent_dim)
     base = torch.zeros(latent_dim) if origin is None else origin.detach().float().cpu().clone()
     base[dim_u] = 0.0
@@ -62,7 +64,7 @@ def grid_coordinates(n: int, span: float, spacing: str = "even") -> torch.Tensor
     if spacing == "quantile":
         return Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))
     if spacing != "even":
-        raise ValueError(f"spacing must be 'even' or 'quantile'; got {spacing!r}")
+        raise ValueError(L_("spacing must be 'even' or 'quantile'; got {value}", value=repr(spacing)))
     return torch.linspace(-span, span, n)
 
 

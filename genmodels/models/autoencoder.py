@@ -25,6 +25,7 @@ from torch import nn
 from genmodels.configs import check_choice, check_float, check_int, check_widths
 from genmodels.corruption import CORRUPTIONS
 from genmodels.errors import ConfigError
+from genmodels.i18n import L_
 from genmodels.models.common import check_image_shape, init_default
 
 
@@ -51,9 +52,8 @@ class AutoencoderConfig:
         if self.arch == "conv":
             check_widths("hidden", self.hidden, 4, 256, max_len=2)
             if len(self.hidden) != 2:
-                raise ConfigError(
-                    f"a conv autoencoder needs two channel counts, e.g. (32, 64); got {self.hidden!r}"
-                )
+                raise ConfigError(L_("a conv autoencoder needs two channel counts, e.g. (32, 64); got {value}",
+                                     value=repr(self.hidden)))
         else:
             check_widths("hidden", self.hidden, 2, 4096, max_len=4)
         check_int("latent_dim", self.latent_dim, 1, 1024)
@@ -61,7 +61,7 @@ class AutoencoderConfig:
         check_float("sparsity_target", self.sparsity_target, 0.001, 0.999)
         check_float("sparsity_weight", self.sparsity_weight, 0.0, 100.0)
         if self.sparsity_weight > 0 and self.code_activation != "sigmoid":
-            raise ConfigError("the sparsity penalty needs code_activation='sigmoid' (codes in (0, 1))")
+            raise ConfigError(L_("the sparsity penalty needs code_activation='sigmoid' (codes in (0, 1))"))
         check_choice("corruption", self.corruption, CORRUPTIONS)
         check_float("noise_level", self.noise_level, 0.0, 1.0)
 

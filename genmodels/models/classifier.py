@@ -25,6 +25,7 @@ from genmodels.checkpoints import DTYPE_NAMES, check_tensors, parse_header, pars
 from genmodels.configs import check_int, from_dict, to_dict
 from genmodels.data import Dataset, batch_indices
 from genmodels.errors import CheckpointError, ConfigError
+from genmodels.i18n import L_
 from genmodels.models.common import init_default
 from genmodels.training.optim import adam
 
@@ -92,7 +93,7 @@ def train_classifier(data: Dataset, epochs: int = 5, batch_size: int = 128, lr: 
     """Train on ``data``'s labelled training split (on its device); returns the model (in eval
     mode) and its test accuracy."""
     if data.kind != "image":
-        raise ConfigError(f"the feature classifier needs images; {data.name} holds points")
+        raise ConfigError(L_("the feature classifier needs images; {dataset} holds points", dataset=data.name))
     config = ClassifierConfig(channels=data.channels, image_size=data.image_size, classes=len(data.class_names),
                               width=width)
     with torch.device("meta"):  # built empty, then initialised from a seeded generator (not the global one)
@@ -134,14 +135,15 @@ def load_classifier(path: str | Path) -> LoadedClassifier:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise CheckpointError(f"cannot read the feature classifier {path}: {error.strerror or error}") from None
+        raise CheckpointError(L_("cannot read the feature classifier {file}: {reason}", file=path,
+                                 reason=error.strerror or error)) from None
     try:
         header, data_start = parse_header(data)
         metadata = header.get("__metadata__") or {}
-        document = parse_json(metadata.get(METADATA_KEY), "the classifier metadata") if METADATA_KEY in metadata \
+        document = parse_json(metadata.get(METADATA_KEY), L_("the classifier metadata")) if METADATA_KEY in metadata \
             else None
         if not isinstance(document, dict) or document.get("format_version") != 1:
-            raise CheckpointError("it is not a genmodels feature classifier (no classifier metadata)")
+            raise CheckpointError(L_("it is not a genmodels feature classifier (no classifier metadata)"))
         config = from_dict(ClassifierConfig, document.get("config"))
         with torch.device("meta"):  # the expected tensors, without allocating them
             expected = {k: (DTYPE_NAMES[v.dtype], tuple(v.shape))
@@ -149,12 +151,13 @@ def load_classifier(path: str | Path) -> LoadedClassifier:
         check_tensors(header, expected, len(data) - data_start)
         names = document.get("class_names")
         if not (isinstance(names, list) and len(names) == config.classes and all(isinstance(n, str) for n in names)):
-            raise CheckpointError("the classifier's class names do not match its class count")
+            raise CheckpointError(L_("the classifier's class names do not match its class count"))
         tensors = safetensors.torch.load(data)
     except CheckpointError as error:
-        raise CheckpointError(f"{path.name}: {error}") from None
+        raise CheckpointError(L_("{file}: {reason}", file=path.name, reason=error)) from None
     except (ConfigError, TypeError, ValueError, KeyError, AttributeError) as error:
-        raise CheckpointError(f"{path.name}: the classifier file is malformed ({error})") from None
+        raise CheckpointError(L_("{file}: the classifier file is malformed ({error})", file=path.name,
+                                 error=error)) from None
     with torch.device("meta"):
         model = FeatureClassifier(config)
     model = model.to_empty(device="cpu")

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from genmodels.errors import ConfigError
+from genmodels.i18n import L_
 
 # Datasets are square images of one of these sizes with 1 (grey) or 3 (colour) channels.
 IMAGE_SIZES = (28, 32)
@@ -20,9 +21,11 @@ CHANNELS = (1, 3)
 
 def check_image_shape(channels: int, image_size: int) -> None:
     if channels not in CHANNELS:
-        raise ConfigError(f"channels must be one of {CHANNELS}; got {channels!r}")
+        raise ConfigError(L_("{name} must be one of {valid}; got {value}", name="channels", valid=CHANNELS,
+                             value=repr(channels)))
     if image_size not in IMAGE_SIZES:
-        raise ConfigError(f"image_size must be one of {IMAGE_SIZES}; got {image_size!r}")
+        raise ConfigError(L_("{name} must be one of {valid}; got {value}", name="image_size", valid=IMAGE_SIZES,
+                             value=repr(image_size)))
 
 
 def has_values(module: nn.Module) -> bool:

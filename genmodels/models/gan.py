@@ -22,6 +22,7 @@ from torch import nn
 
 from genmodels.configs import check_choice, check_int
 from genmodels.errors import ConfigError
+from genmodels.i18n import L_
 from genmodels.models.common import check_image_shape, init_dcgan, init_default
 
 GAN_LOSSES = ("non_saturating", "least_squares")
@@ -45,7 +46,7 @@ class GANConfig:
         check_choice("arch", self.arch, ("mlp", "conv"))
         check_choice("data", self.data, ("image", "points"))
         if self.data == "points" and self.arch == "conv":
-            raise ConfigError("2-D point datasets need arch='mlp' (the gan family), not a DCGAN")
+            raise ConfigError(L_("2-D point datasets need arch='mlp' (the gan family), not a DCGAN"))
         check_image_shape(self.channels, self.image_size)
         check_int("latent_dim", self.latent_dim, 1, 512)
         check_int("g_hidden", self.g_hidden, 2, 2048)

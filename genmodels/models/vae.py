@@ -18,6 +18,7 @@ from torch import nn
 
 from genmodels.configs import check_choice, check_float, check_int, check_widths
 from genmodels.errors import ConfigError
+from genmodels.i18n import L_
 from genmodels.models.autoencoder import mlp
 from genmodels.models.common import check_image_shape, init_default, randn
 
@@ -37,11 +38,12 @@ class VAEConfig:
         if self.arch == "conv":
             check_widths("hidden", self.hidden, 4, 256, max_len=2)
             if len(self.hidden) != 2:
-                raise ConfigError(f"a conv VAE needs two channel counts, e.g. (32, 64); got {self.hidden!r}")
+                raise ConfigError(L_("a conv VAE needs two channel counts, e.g. (32, 64); got {value}",
+                                     value=repr(self.hidden)))
         else:
             check_widths("hidden", self.hidden, 2, 4096, max_len=4)
             if not self.hidden:
-                raise ConfigError("an MLP VAE needs at least one hidden layer, e.g. (400,)")
+                raise ConfigError(L_("an MLP VAE needs at least one hidden layer, e.g. (400,)"))
         check_int("latent_dim", self.latent_dim, 1, 512)
         check_float("beta", self.beta, 0.0, 100.0)
 

@@ -29,6 +29,7 @@ from genmodels import runtime
 from genmodels.configs import TrainConfig
 from genmodels.data import Dataset
 from genmodels.errors import GenLabError
+from genmodels.i18n import L_, LazyText
 from genmodels.training import loop
 from genmodels.training.loop import EpochEnd, Finished, Snapshot, Started, Step
 
@@ -106,7 +107,7 @@ class JobView:
     family: str
     dataset: str
     state: str
-    message: str
+    message: str  # a lazy text: made in the job's thread, shown in the reader's language
     device: str
     step: int
     total_steps: int
@@ -153,7 +154,7 @@ class TrainingJob:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"genlab-job-{self.id}", daemon=True)
-        self._state, self._message, self._device = QUEUED, "waiting for a free training slot", ""
+        self._state, self._message, self._device = QUEUED, L_("waiting for a free training slot"), ""
         self._started: Started | None = None
         self._last_step: Step | None = None
         self._history: list[dict[str, float]] = []
@@ -217,19 +218,19 @@ class TrainingJob:
         # from its server thread, which never runs our code.
         runtime.flush_denormals()
         if not self.slots.acquire(self.id, self._stop):
-            self._set(state=STOPPED, message="stopped before it started")
+            self._set(state=STOPPED, message=L_("stopped before it started"))
             return
         try:
             failure = None
             try:
-                self._set(state=RUNNING, message="training")
+                self._set(state=RUNNING, message=L_("training"))
                 self._train()
             except torch.OutOfMemoryError:
-                failure = "ran out of memory. Lower the batch size or the model's size and try again."
-            except GenLabError as error:
-                failure = str(error)
+                failure = L_("ran out of memory. Lower the batch size or the model's size and try again.")
+            except GenLabError as error:  # its message, still lazy: this thread has no reader's language
+                failure = error.args[0] if error.args and isinstance(error.args[0], LazyText) else str(error)
             except Exception as error:  # a job must never take the server down; report what happened
-                failure = f"training failed: {type(error).__name__}: {error}"
+                failure = L_("training failed: {error}", error=f"{type(error).__name__}: {error}")
             # Cleaned up outside the except clauses, where the traceback still holds the failed
             # step's frames and with them its activations; and before the slot is handed on, so
             # the next job in line does not run out of memory too.
@@ -275,10 +276,13 @@ class TrainingJob:
                 self._finished = event
                 self._state = FINISHED if event.reason in ("completed", "max_steps") else STOPPED
                 self._message = {
-                    "completed": f"finished {event.epoch} epoch(s) in {event.seconds:.1f} s",
-                    "max_steps": f"finished {event.step} steps in {event.seconds:.1f} s",
-                    "stopped": f"stopped at step {event.step}",
-                    "time_limit": f"stopped at the time limit of {self.config.max_seconds:g} s",
+                    "completed": L_("finished {epochs} epoch(s) in {seconds} s", epochs=event.epoch,
+                                    seconds=f"{event.seconds:.1f}"),
+                    "max_steps": L_("finished {steps} steps in {seconds} s", steps=event.step,
+                                    seconds=f"{event.seconds:.1f}"),
+                    "stopped": L_("stopped at step {step}", step=event.step),
+                    "time_limit": L_("stopped at the time limit of {seconds} s",
+                                     seconds=f"{self.config.max_seconds:g}"),
                 }[event.reason]
 
 

@@ -32,6 +32,7 @@ import torch
 from genmodels.configs import TrainConfig, check_choice
 from genmodels.data import Dataset, batch_indices
 from genmodels.errors import TrainingDiverged
+from genmodels.i18n import L_
 from genmodels.runtime import resolve_device
 from genmodels.training import fast
 from genmodels.training.accel import (
@@ -310,10 +311,10 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
 def check_finite(terms: dict[str, float], step: int, config: TrainConfig) -> None:
     bad = [name for name, value in terms.items() if not math.isfinite(value) or abs(value) > 1e12]
     if bad:
-        raise TrainingDiverged(
-            f"training diverged at step {step}: {', '.join(bad)} became NaN or infinite. The usual "
-            f"cause is a learning rate that is too high: try {config.lr / 10:g} instead of {config.lr:g}."
-        )
+        raise TrainingDiverged(L_(
+            "training diverged at step {step}: {terms} became NaN or infinite. The usual cause is a learning rate that "
+            "is too high: try {lower} instead of {lr}.", step=step, terms=", ".join(bad), lower=f"{config.lr / 10:g}",
+            lr=f"{config.lr:g}"))
 
 
 @dataclass
