@@ -11,7 +11,10 @@
     python -m genmodels bench --app [--quick]    (the app in headless Chromium)
 
 ``train`` draws a progress bar on a terminal and prints, as its last line, one JSON object.
-Errors a user can cause print one line and exit with status 2, never a traceback.
+Errors a user can cause print one line and exit with status 2, never a traceback. What people read
+(help, progress, errors) follows LANGUAGE / LC_ALL / LC_MESSAGES / LANG (English or Simplified
+Chinese); the JSON keeps its English keys and values. argparse's own words (usage:, the reasons
+it gives for a bad argument) stay English.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from datetime import datetime
 from pathlib import Path
 
 from genmodels.errors import GenLabError
+from genmodels.i18n import _
 
 
 class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):  # argparse prints the whole usage; one line is kinder
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, _("{program}: error: {reason} (see --help)", program=self.prog, reason=message) + "\n")
 
 
 def widths(text: str) -> tuple[int, ...]:
@@ -37,82 +41,84 @@ def widths(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected widths like 400 or 256,128; got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected widths like 400 or 256,128; got {value}", value=repr(text))) \
+            from None
 
 
 def build_parser() -> ArgumentParser:
     from genmodels.data import DATASETS
     from genmodels.registry import FAMILIES
 
-    parser = ArgumentParser(prog="python -m genmodels", description="The Generative Models Lab's command line.")
+    parser = ArgumentParser(prog="python -m genmodels", description=_("The Generative Models Lab's command line."))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
-    commands.add_parser("datasets", help="list datasets and whether each is available offline")
+    commands.add_parser("datasets", help=_("list datasets and whether each is available offline"))
 
-    train = commands.add_parser("train", help="train a model and save it as a .safetensors checkpoint")
+    train = commands.add_parser("train", help=_("train a model and save it as a .safetensors checkpoint"))
     train.add_argument("family", choices=list(FAMILIES))
     train.add_argument("--dataset", default="fashion-mnist", choices=list(DATASETS))
     train.add_argument("--arch", choices=["mlp", "conv"])
     train.add_argument("--epochs", type=int)
-    train.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    train.add_argument("--max-steps", type=int, help=_("stop after this many optimizer steps"))
     train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="learning rate (the generator's, for GANs)")
+    train.add_argument("--lr", type=float, help=_("learning rate (the generator's, for GANs)"))
     train.add_argument("--latent-dim", type=int)
     train.add_argument("--hidden", type=widths,
-                       help="layer widths, e.g. 400 or 256,128; none for no hidden layer (GANs: one width)")
+                       help=_("layer widths, e.g. 400 or 256,128; none for no hidden layer (GANs: one width)"))
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    train.add_argument("--out", help="checkpoint path (default: runs/FAMILY-DATASET-TIME.safetensors)")
-    train.add_argument("--name", help="the model's name, stored in the checkpoint")
-    extra = train.add_argument_group("family-specific")
-    extra.add_argument("--beta", type=float, help="vae: weight on the KL term")
-    extra.add_argument("--rho", type=float, help="sparse_ae: target mean activation")
-    extra.add_argument("--sparsity-weight", type=float, help="sparse_ae: weight on the sparsity penalty")
+    train.add_argument("--out", help=_("checkpoint path (default: runs/FAMILY-DATASET-TIME.safetensors)"))
+    train.add_argument("--name", help=_("the model's name, stored in the checkpoint"))
+    extra = train.add_argument_group(_("family-specific"))
+    extra.add_argument("--beta", type=float, help=_("vae: weight on the KL term"))
+    extra.add_argument("--rho", type=float, help=_("sparse_ae: target mean activation"))
+    extra.add_argument("--sparsity-weight", type=float, help=_("sparse_ae: weight on the sparsity penalty"))
     extra.add_argument("--noise", choices=["none", "gaussian", "salt_pepper", "masking", "block"],
-                       help="dae: corruption of training inputs")
-    extra.add_argument("--noise-level", type=float, help="dae: corruption strength")
-    extra.add_argument("--d-steps", type=int, help="gan/dcgan: discriminator steps per generator step")
-    extra.add_argument("--lr-d", type=float, help="gan/dcgan: the discriminator's learning rate")
+                       help=_("dae: corruption of training inputs"))
+    extra.add_argument("--noise-level", type=float, help=_("dae: corruption strength"))
+    extra.add_argument("--d-steps", type=int, help=_("gan/dcgan: discriminator steps per generator step"))
+    extra.add_argument("--lr-d", type=float, help=_("gan/dcgan: the discriminator's learning rate"))
     extra.add_argument("--gan-loss", choices=["non_saturating", "least_squares"])
 
-    info = commands.add_parser("info", help="print a checkpoint's metadata as JSON")
+    info = commands.add_parser("info", help=_("print a checkpoint's metadata as JSON"))
     info.add_argument("checkpoint")
 
-    evaluate = commands.add_parser("eval", help="test-split metrics of a checkpoint as JSON")
+    evaluate = commands.add_parser("eval", help=_("test-split metrics of a checkpoint as JSON"))
     evaluate.add_argument("checkpoint")
-    evaluate.add_argument("--dataset", choices=list(DATASETS), help="default: the one it was trained on")
+    evaluate.add_argument("--dataset", choices=list(DATASETS), help=_("default: the one it was trained on"))
     evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     evaluate.add_argument("--update", action="store_true",
-                          help="also store the metrics in the checkpoint's metadata (the weights are unchanged)")
+                          help=_("also store the metrics in the checkpoint's metadata (the weights are unchanged)"))
 
-    classifier = commands.add_parser("classifier", help="train the small classifier whose features score GAN samples")
+    classifier = commands.add_parser("classifier",
+                                     help=_("train the small classifier whose features score GAN samples"))
     classifier.add_argument("--dataset", default="fashion-mnist", choices=list(DATASETS))
     classifier.add_argument("--epochs", type=int, default=5)
-    classifier.add_argument("--width", type=int, default=32, help="channels of the first convolution")
+    classifier.add_argument("--width", type=int, default=32, help=_("channels of the first convolution"))
     classifier.add_argument("--seed", type=int, default=0)
     classifier.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    classifier.add_argument("--out", help="default: checkpoints/metrics/DATASET-classifier.safetensors")
+    classifier.add_argument("--out", help=_("default: checkpoints/metrics/DATASET-classifier.safetensors"))
 
-    report = commands.add_parser("denoise-report", help="PSNR/SSIM of denoisers and a PCA baseline per noise level")
+    report = commands.add_parser("denoise-report", help=_("PSNR/SSIM of denoisers and a PCA baseline per noise level"))
     report.add_argument("checkpoints", nargs="+")
     report.add_argument("--dataset", default="fashion-mnist", choices=list(DATASETS))
     report.add_argument("--noise", default="gaussian", choices=["gaussian", "salt_pepper", "masking", "block"])
     report.add_argument("--levels", type=lambda t: [float(v) for v in t.split(",")], default=[0.1, 0.3, 0.5, 0.7])
-    report.add_argument("--pca", type=int, default=20, help="components of the PCA baseline (0: none)")
+    report.add_argument("--pca", type=int, default=20, help=_("components of the PCA baseline (0: none)"))
     report.add_argument("--seed", type=int, default=0)
 
-    bench = commands.add_parser("bench", help="benchmark our trainer against the classic recipe, or the app")
-    bench.add_argument("--quick", action="store_true", help="a short run (under a minute on 2 CPU cores)")
+    bench = commands.add_parser("bench", help=_("benchmark our trainer against the classic recipe, or the app"))
+    bench.add_argument("--quick", action="store_true", help=_("a short run (under a minute on 2 CPU cores)"))
     bench.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
     bench.add_argument("--compile", action="store_true",
-                       help="also time our trainer under torch.compile (compile time reported apart)")
+                       help=_("also time our trainer under torch.compile (compile time reported apart)"))
     bench.add_argument("--case", action="append", dest="cases", metavar="NAME",
-                       help="only this case (repeatable): mlp-vae-b128, mlp-vae-b512, conv-vae-b128, dcgan-b128")
-    bench.add_argument("--threads", type=int, help="torch threads in each run (default: one per core)")
+                       help=_("only this case (repeatable): mlp-vae-b128, mlp-vae-b512, conv-vae-b128, dcgan-b128"))
+    bench.add_argument("--threads", type=int, help=_("torch threads in each run (default: one per core)"))
     bench.add_argument("--app", action="store_true",
-                       help="instead: the app's responsiveness in headless Chromium (first page, page switch, "
-                            "slider to image, chart refresh, server memory)")
-    bench.add_argument("--chromium", default="/usr/bin/chromium", help="--app: the Chromium binary")
+                       help=_("instead: the app's responsiveness in headless Chromium (first page, page switch, "
+                              "slider to image, chart refresh, server memory)"))
+    bench.add_argument("--chromium", default="/usr/bin/chromium", help=_("--app: the Chromium binary"))
     bench.add_argument("--worker", help=argparse.SUPPRESS)  # one side of one case, in a fresh process
     return parser
 
@@ -127,10 +133,10 @@ def main(argv: list[str] | None = None) -> int:
                     "denoise-report": cmd_denoise_report, "bench": cmd_bench, "classifier": cmd_classifier}
         return commands[args.command](args)
     except GenLabError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(_("error: {reason}", reason=error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130
 
 
@@ -139,7 +145,8 @@ def cmd_datasets(args) -> int:
 
     for name, info in DATASETS.items():
         where = where_available(name)
-        status = f"offline: {where}" if where else "not on disk: downloaded through torchvision on first use"
+        status = (_("offline: {folder}", folder=where) if where else
+                  _("not on disk: downloaded through torchvision on first use"))
         print(f"{name:14} {info.kind:7} {info.description}\n{'':23}{status}")
     return 0
 
@@ -158,19 +165,23 @@ class ProgressBar:
             return
         if isinstance(event, Started):
             self.total = event.total_steps
-            print(f"training {event.family} on {event.dataset} ({event.device}, {event.parameters:,} parameters)",
-                  file=sys.stderr)
+            print(_("training {family} on {dataset} ({device}, {parameters} parameters)", family=event.family,
+                    dataset=event.dataset, device=event.device, parameters=f"{event.parameters:,}"), file=sys.stderr)
         elif isinstance(event, Step):
             done = event.step / max(self.total, 1)
             bar = "#" * int(30 * done) + "." * (30 - int(30 * done))
             loss = next(iter(event.terms.values()))
-            print(f"\r[{bar}] {100 * done:5.1f}% step {event.step}/{self.total} epoch {event.epoch} "
-                  f"loss {loss:.4g} {event.images_per_second:,.0f} img/s ", end="", file=sys.stderr, flush=True)
+            line = _("step {step}/{total} epoch {epoch} loss {loss} {speed} img/s", step=event.step, total=self.total,
+                     epoch=event.epoch, loss=f"{loss:.4g}", speed=f"{event.images_per_second:,.0f}")
+            print(f"\r[{bar}] {100 * done:5.1f}% {line} ", end="", file=sys.stderr, flush=True)
         elif isinstance(event, EpochEnd):
             test = ", ".join(f"{k} {v:.4g}" for k, v in event.test.items())
-            print(f"\repoch {event.epoch}: {test}" + " " * 30, file=sys.stderr)
+            print("\r" + _("epoch {epoch}: {metrics}", epoch=event.epoch, metrics=test) + " " * 30, file=sys.stderr)
         elif isinstance(event, Finished):
-            print(f"{event.reason} after {event.step} steps in {event.seconds:.1f} s", file=sys.stderr)
+            reason = {"completed": _("completed"), "max_steps": _("reached the step limit"), "stopped": _("stopped"),
+                      "time_limit": _("reached the time limit")}.get(event.reason, event.reason)
+            print(_("{reason} after {steps} steps in {seconds} s", reason=reason, steps=event.step,
+                    seconds=f"{event.seconds:.1f}"), file=sys.stderr)
 
 
 def cmd_train(args) -> int:
@@ -231,21 +242,23 @@ def cmd_eval(args) -> int:
     from genmodels.checkpoints import load_checkpoint
     from genmodels.data import load_dataset
     from genmodels.errors import ConfigError
+    from genmodels.i18n import L_
     from genmodels.runtime import resolve_device
 
     loaded = load_checkpoint(args.checkpoint)
     info = loaded.info
     name = args.dataset or info.dataset
     if not name:
-        raise ConfigError("the checkpoint does not say which dataset it was trained on; pass --dataset")
+        raise ConfigError(L_("the checkpoint does not say which dataset it was trained on; pass --dataset"))
     device = resolve_device(args.device)
     dataset = load_dataset(name, device)
     spec = registry.family(info.family)
     registry.check_dataset(spec, dataset)
     config = info.model_config
     if dataset.kind == "image" and (dataset.channels, dataset.image_size) != (config.channels, config.image_size):
-        raise ConfigError(f"{name} has {dataset.channels}x{dataset.image_size}x{dataset.image_size} images; the "
-                          f"model expects {config.channels}x{config.image_size}x{config.image_size}")
+        raise ConfigError(L_("{dataset} has {shape} images; the model expects {expected}", dataset=name,
+                             shape=f"{dataset.channels}x{dataset.image_size}x{dataset.image_size}",
+                             expected=f"{config.channels}x{config.image_size}x{config.image_size}"))
     seed = info.train_config.seed if info.train_config else 0
     metrics = spec.evaluate(loaded.model.to(device).eval(), dataset, seed)
     if info.family in ("gan", "dcgan") and dataset.kind == "image":
@@ -268,8 +281,8 @@ def sample_quality_metrics(model, dataset, seed: int) -> dict[str, float]:
 
     path = classifier_path(checkpoint_dir(), dataset.name)
     if not path.exists():
-        print(f"note: no feature classifier at {path}, so no Frechet distance (make one with "
-              f"python -m genmodels classifier --dataset {dataset.name})", file=sys.stderr)
+        print(_("note: no feature classifier at {file}, so no Frechet distance (make one with {command})", file=path,
+                command=f"python -m genmodels classifier --dataset {dataset.name}"), file=sys.stderr)
         return {}
     classifier = load_classifier(path).model.to(dataset.device)
     quality = frechet.sample_quality(model, classifier, frechet.real_statistics(classifier, dataset), seed=seed)

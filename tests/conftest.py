@@ -10,6 +10,9 @@ os.environ["GENLAB_OFFLINE"] = "1"
 # No background cache warming in the test process (AppTest runs app.py): it would compete with the tests
 # for the cores. The e2e server turns it back on, as a real server runs.
 os.environ["GENLAB_WARM_CACHES"] = "0"
+# The suite reads English messages whatever the machine's locale: outside a browser session the lab
+# speaks the language of LANGUAGE / LC_ALL / LANG (tests/test_i18n.py sets those itself where it tests them).
+os.environ["LANGUAGE"] = "en"
 
 from genmodels import data, registry  # noqa: E402
 
