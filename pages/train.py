@@ -10,11 +10,13 @@ from genmodels.configs import LEARNING_RATES, TrainConfig
 from genmodels.data import DATASETS, is_available
 from genmodels.errors import GenLabError, ImageRejected
 from genmodels.images import MIN_IMAGES, dataset_from_zip, grid
-from genmodels.registry import FAMILIES, presets_for
+from genmodels.registry import listed_families, presets_for
 from genmodels.runtime import resolve_device
 from genmodels.serving.jobs import continue_job, start_job
 from genmodels.ui.render import job_status_line, loss_figure, show_snapshot
 from genmodels.ui.state import (
+
+FAMILIES = listed_families()  # every family but the Frechet feature classifier
     begin_job,
     current_job,
     live_refresh,
