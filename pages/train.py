@@ -15,8 +15,6 @@ from genmodels.runtime import resolve_device
 from genmodels.serving.jobs import continue_job, start_job
 from genmodels.ui.render import job_status_line, loss_figure, show_snapshot
 from genmodels.ui.state import (
-
-FAMILIES = listed_families()  # every family but the Frechet feature classifier
     begin_job,
     current_job,
     live_refresh,
@@ -26,6 +24,7 @@ FAMILIES = listed_families()  # every family but the Frechet feature classifier
     shared_dataset,
 )
 
+FAMILIES = listed_families()  # every family but the Frechet feature classifier
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 FORMULAS = {
     "ae": (r"\mathcal{L} = \mathrm{BCE}(\hat x, x)", losses.bce_per_image),
