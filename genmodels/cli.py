@@ -1,6 +1,7 @@
 """``python -m genmodels``: list datasets, train, inspect and evaluate checkpoints, benchmark.
 
     python -m genmodels datasets
+    python -m genmodels fetch [NAME ...]   (download, or install Debian's package; else say how)
     python -m genmodels train FAMILY [--arch mlp|conv] [--dataset NAME] [--epochs N] [--max-steps N]
            [--batch-size N] [--lr X] [--latent-dim N] [--hidden N[,N...]] [--seed N]
            [--device auto|cpu|cuda] [--out FILE.safetensors] [family-specific options]
@@ -42,14 +43,27 @@ def widths(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected widths like 400 or 256,128; got {text!r}") from None
 
 
+def idx_dataset_name(text: str) -> str:
+    from genmodels.sources.local import IDX_DATASETS
+
+    if text not in IDX_DATASETS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a dataset with files; valid: {', '.join(IDX_DATASETS)}")
+    return text
+
+
 def build_parser() -> ArgumentParser:
     from genmodels.data import DATASETS
     from genmodels.registry import FAMILIES
+    from genmodels.sources.local import IDX_DATASETS
 
     parser = ArgumentParser(prog="python -m genmodels", description="The Generative Models Lab's command line.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     commands.add_parser("datasets", help="list datasets and whether each is available offline")
+    fetch = commands.add_parser("fetch", help="get image datasets onto this machine (as `make run` does), "
+                                "or say what to run by hand")
+    fetch.add_argument("names", nargs="*", type=idx_dataset_name,
+                       metavar="NAME", help=f"default fashion-mnist; any of {', '.join(IDX_DATASETS)}")
 
     train = commands.add_parser("train", help="train a model and save it as a .safetensors checkpoint")
     train.add_argument("family", choices=list(FAMILIES))
@@ -125,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_process()
     try:
-        commands = {"datasets": cmd_datasets, "train": cmd_train, "info": cmd_info, "eval": cmd_eval,
-                    "denoise-report": cmd_denoise_report, "bench": cmd_bench, "classifier": cmd_classifier}
+        commands = {"datasets": cmd_datasets, "fetch": cmd_fetch, "train": cmd_train, "info": cmd_info,
+                    "eval": cmd_eval, "denoise-report": cmd_denoise_report, "bench": cmd_bench,
+                    "classifier": cmd_classifier}
         return commands[args.command](args)
     except GenLabError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -144,6 +159,20 @@ def cmd_datasets(args) -> int:
         status = f"offline: {where}" if where else "not on disk: downloaded through torchvision on first use"
         print(f"{name:14} {info.kind:7} {info.description}\n{'':23}{status}")
     return 0
+
+
+def cmd_fetch(args) -> int:
+    """The setup step's data part (scripts/setup.py calls the same function): 0 when every named
+    dataset is on this machine afterwards, else 1 after the commands to run by hand."""
+    from genmodels.sources.fetch import fetch_dataset
+
+    missing = 0
+    for name in args.names or ["fashion-mnist"]:
+        folder = fetch_dataset(name, lambda text: print(text, flush=True))
+        if folder:
+            print(f"{name}: {folder}")
+        missing += folder is None
+    return 1 if missing else 0
 
 
 class ProgressBar:
