@@ -10,13 +10,14 @@ from genmodels.codes import ALWAYS_ON_ABOVE, DEAD_BELOW, decoder_features
 from genmodels.data import is_available
 from genmodels.denoising import PCA_SIZES
 from genmodels.errors import GenLabError
+from genmodels.i18n import _
 from genmodels.images import grid, rows_grid
 from genmodels.jobs import start_job
 from genmodels.latent import reconstruct
 from genmodels.metrics import psnr
 from genmodels.training import TrainConfig
 from genmodels.ui.cache import code_statistics, model_key, pca_curve, reconstruction_psnr
-from genmodels.ui.render import job_status_line
+from genmodels.ui.render import dataset_missing, job_status_line
 from genmodels.ui.state import (
     begin_job,
     current_job,
@@ -37,8 +38,7 @@ st.write("An autoencoder squeezes each image through a small code and rebuilds i
          "pixels it cannot copy: it has to find the structure that clothes share. A sparse autoencoder adds a "
          "different pressure: most of its code units should be silent for any one image.")
 if not is_available(DATASET):
-    st.error("This lesson needs Fashion-MNIST: apt-get install dataset-fashion-mnist, or see the README's "
-             "Data section.")
+    dataset_missing(DATASET, _("This lesson shows Fashion-MNIST's test images."))
     st.stop()
 test_x = shared_dataset(DATASET, "cpu").test_x
 

@@ -10,12 +10,13 @@ from genmodels import gan_report, latent, losses, training
 from genmodels.data import is_available
 from genmodels.errors import CheckpointError, GenLabError
 from genmodels.frechet import classifier_path
+from genmodels.i18n import _
 from genmodels.images import grid, rows_grid, strip
 from genmodels.jobs import start_job
 from genmodels.presets import GAN_STUDIO_PRESETS
 from genmodels.training import TrainConfig, resolve_device
 from genmodels.ui.cache import model_key, real_image_scales, sample_quality
-from genmodels.ui.render import fold_rows, job_status_line, loss_figure
+from genmodels.ui.render import dataset_missing, fold_rows, job_status_line, loss_figure
 from genmodels.ui.state import (
     CHECKPOINT_DIR,
     begin_job,
@@ -75,12 +76,11 @@ else:
 
     with copy_tab:
         if not is_available(info.dataset):
-            st.info(f"The training set ({info.dataset or 'unknown'}) is not on this server, so there is nothing to "
-                    "compare with.")
+            dataset_missing(info.dataset, _("Without its training set there is nothing to compare the samples with."))
         else:
             st.write("A generator could score well by copying its training images. Each sample below sits above "
                      "its nearest training image (by pixel distance).")
-            typical, _ = real_image_scales(info.dataset)
+            typical, _variety = real_image_scales(info.dataset)
             train_x = shared_dataset(info.dataset, "cpu").train_x
             queries = latent.generated(model, 8, int(seed))
             nearest = gan_report.nearest_training_images(queries, train_x)
@@ -204,7 +204,7 @@ def timeline_index(count: int, run: int) -> int:
 
 
 def show_findings(view) -> None:
-    _, real_variety = real_image_scales(view.dataset) if is_available(view.dataset) else (None, None)
+    _typical, real_variety = real_image_scales(view.dataset) if is_available(view.dataset) else (None, None)
     latest = view.snapshots[-1].images[0] if view.snapshots else None
     findings = gan_report.diagnose(view.history, gan_report.variety(latest) if latest is not None else None,
                                    real_variety)

@@ -9,10 +9,11 @@ import torch
 from genmodels import latent, losses
 from genmodels.data import is_available
 from genmodels.errors import ImageRejected
+from genmodels.i18n import _
 from genmodels.images import grid, prepare_image, strip
 from genmodels.models.vae import VAE
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
-from genmodels.ui.render import code_map_picture, latent_scatter, png_data_url
+from genmodels.ui.render import code_map_picture, dataset_missing, latent_scatter, png_data_url
 from genmodels.ui.state import model_choices, pick_model, run_through_the_app, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
@@ -134,7 +135,7 @@ def explore() -> None:
             st.caption(f"{MAP_POINTS:,} encoded test images (posterior means), coloured by class. "
                        "Click anywhere to decode that point.")
         else:
-            st.info(f"The test set of {info.dataset or 'this model'} is not available here, so there is no map.")
+            dataset_missing(info.dataset, _("Without its test set there is no map of the latent space."))
 
 
 explore()
