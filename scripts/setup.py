@@ -41,7 +41,8 @@ BROWSER_WHY = N_("the browser the end-to-end and load tests drive")
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    """One line, or a block of advice set off by blank lines."""
+    print(f"\n{text}\n" if "\n" in text else text, flush=True)
 
 
 def ensure_browser() -> Path | None:
@@ -95,7 +96,7 @@ def ensure_fonts() -> bool:
     if apt_install(["fonts-noto-cjk"], why, say) and cjk_fonts_present():
         return True
     say(_("No Chinese fonts here, so a browser draws Chinese text as empty boxes; the tests still run. "
-          "Install them with\n\n    sudo apt-get install fonts-noto-cjk\n"))
+          "Install them with\n\n    sudo apt-get install fonts-noto-cjk"))
     return False
 
 
