@@ -1,14 +1,10 @@
 """genmodels: the shared model package of the Generative Models Lab.
 
-Importing it does no work: no downloads, no model builds, no streamlit. The pieces:
-
-- ``genmodels.models``: one file per family (autoencoder, vae, gan)
-- ``genmodels.registry``: family name -> spec (model class, config class, step function)
-- ``genmodels.losses``, ``genmodels.corruption``, ``genmodels.metrics``: small pure functions
-- ``genmodels.data``: datasets as tensors on the training device
-- ``genmodels.training``: the event-yielding training loop; ``genmodels.jobs``: background runs
-- ``genmodels.checkpoints``: safetensors files with a JSON config in their metadata
-- ``genmodels.cli``: ``python -m genmodels ...``
+Importing it does no work: no downloads, no model builds, no streamlit. The folders show the
+architecture (README.md, Layout): ``models/`` one file per family, ``training/`` the event loop and
+each family's steps, ``metrics/``, ``lessons/`` what the pages compute, ``serving/`` background
+jobs, ``ui/`` the only part that imports streamlit; ``registry.py`` ties each family's pieces
+together.
 """
 
 __version__ = "0.1.0"

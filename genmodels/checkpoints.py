@@ -34,10 +34,9 @@ from safetensors.torch import load as load_safetensors_bytes  # parses raw tenso
 
 import genmodels
 from genmodels import registry
-from genmodels.configs import from_dict, to_dict
+from genmodels.configs import TrainConfig, from_dict, to_dict
 from genmodels.errors import CheckpointError, ConfigError
 from genmodels.runtime import env_int
-from genmodels.training import TrainConfig
 
 FORMAT_VERSION = 1
 MAX_CHECKPOINT_BYTES = env_int("GENLAB_MAX_CHECKPOINT_MB", 64, 1, 65536) * 1024 * 1024

@@ -26,8 +26,6 @@ from pathlib import Path
 
 from genmodels.errors import GenLabError
 
-SHIPPED_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-
 
 class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):  # argparse prints the whole usage; one line is kinder
@@ -183,7 +181,7 @@ class ProgressBar:
         self.total = 0
 
     def __call__(self, event) -> None:
-        from genmodels.training import EpochEnd, Finished, Started, Step
+        from genmodels.training.loop import EpochEnd, Finished, Started, Step
 
         if not self.enabled:
             return
@@ -207,11 +205,13 @@ class ProgressBar:
 def cmd_train(args) -> int:
     import dataclasses
 
-    from genmodels import checkpoints, registry, training
+    from genmodels import checkpoints, registry
     from genmodels.data import load_dataset
+    from genmodels.runtime import resolve_device
+    from genmodels.training import loop
 
     spec = registry.family(args.family)
-    device = training.resolve_device(args.device or "auto")
+    device = resolve_device(args.device or "auto")
     dataset = load_dataset(args.dataset, device)
     model_config = registry.model_config(
         spec, dataset, arch=args.arch, latent_dim=args.latent_dim, hidden=args.hidden, beta=args.beta,
@@ -223,10 +223,10 @@ def cmd_train(args) -> int:
     train_config = dataclasses.replace(spec.default_train, **{k: v for k, v in overrides.items() if v is not None})
     model = registry.build_model(spec, model_config, seed=train_config.seed)
 
-    result = training.fit(spec, model, dataset, train_config, on_event=ProgressBar())
+    result = loop.fit(spec, model, dataset, train_config, on_event=ProgressBar())
     finished = result.finished
-    epochs = [e for e in result.events if isinstance(e, training.EpochEnd)]
-    history = [{"step": e.step, **e.terms} for e in result.events if isinstance(e, training.Step)]
+    epochs = [e for e in result.events if isinstance(e, loop.EpochEnd)]
+    history = [{"step": e.step, **e.terms} for e in result.events if isinstance(e, loop.Step)]
     out = Path(args.out) if args.out else Path("runs") / (
         f"{spec.name}-{dataset.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.safetensors")
     info = checkpoints.make_info(spec.name, model, name=args.name or out.stem, train_config=train_config,
@@ -256,17 +256,18 @@ def cmd_info(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from genmodels import registry, training
+    from genmodels import registry
     from genmodels.checkpoints import load_checkpoint
     from genmodels.data import load_dataset
     from genmodels.errors import ConfigError
+    from genmodels.runtime import resolve_device
 
     loaded = load_checkpoint(args.checkpoint)
     info = loaded.info
     name = args.dataset or info.dataset
     if not name:
         raise ConfigError("the checkpoint does not say which dataset it was trained on; pass --dataset")
-    device = training.resolve_device(args.device)
+    device = resolve_device(args.device)
     dataset = load_dataset(name, device)
     spec = registry.family(info.family)
     registry.check_dataset(spec, dataset)
@@ -290,28 +291,32 @@ def cmd_eval(args) -> int:
 
 def sample_quality_metrics(model, dataset, seed: int) -> dict[str, float]:
     """A generator's Frechet distance and its floor, when the dataset has a feature classifier."""
-    from genmodels import frechet
+    from genmodels.metrics import frechet
+    from genmodels.models.classifier import classifier_path, load_classifier
+    from genmodels.runtime import checkpoint_dir
 
-    path = frechet.classifier_path(SHIPPED_CHECKPOINTS, dataset.name)
+    path = classifier_path(checkpoint_dir(), dataset.name)
     if not path.exists():
         print(f"note: no feature classifier at {path}, so no Frechet distance (make one with "
               f"python -m genmodels classifier --dataset {dataset.name})", file=sys.stderr)
         return {}
-    classifier = frechet.load_classifier(path).model.to(dataset.device)
+    classifier = load_classifier(path).model.to(dataset.device)
     quality = frechet.sample_quality(model, classifier, frechet.real_statistics(classifier, dataset), seed=seed)
     return {"frechet": quality.frechet, "frechet_floor": quality.floor, "effective_classes": quality.effective_classes}
 
 
 def cmd_classifier(args) -> int:
-    from genmodels import frechet, training
     from genmodels.data import load_dataset
+    from genmodels.metrics import frechet
+    from genmodels.models.classifier import LoadedClassifier, classifier_path, save_classifier, train_classifier
+    from genmodels.runtime import checkpoint_dir, resolve_device
 
-    device = training.resolve_device(args.device)
+    device = resolve_device(args.device)
     dataset = load_dataset(args.dataset, device)
     started = time.monotonic()
-    model, accuracy = frechet.train_classifier(dataset, epochs=args.epochs, seed=args.seed, width=args.width)
-    out = args.out or frechet.classifier_path(SHIPPED_CHECKPOINTS, dataset.name)
-    frechet.save_classifier(out, frechet.LoadedClassifier(model, dataset.name, dataset.class_names, accuracy))
+    model, accuracy = train_classifier(dataset, epochs=args.epochs, seed=args.seed, width=args.width)
+    out = args.out or classifier_path(checkpoint_dir(), dataset.name)
+    save_classifier(out, LoadedClassifier(model, dataset.name, dataset.class_names, accuracy))
     floor = frechet.real_statistics(model, dataset, seed=args.seed).floor
     print(json.dumps({"dataset": dataset.name, "test_accuracy": accuracy, "frechet_floor": floor,
                       "seconds": round(time.monotonic() - started, 1), "out": str(out)}))
@@ -326,9 +331,9 @@ def cmd_denoise_report(args) -> int:
     from genmodels.checkpoints import load_checkpoint
     from genmodels.corruption import corrupt
     from genmodels.data import load_dataset
-    from genmodels.denoising import PCA
-    from genmodels.latent import reconstruct
-    from genmodels.metrics import psnr, ssim
+    from genmodels.lessons.denoising import PCA
+    from genmodels.lessons.latent import reconstruct
+    from genmodels.metrics.image_quality import psnr, ssim
 
     loaded = [load_checkpoint(path) for path in args.checkpoints]
     models = {checkpoint.info.name: checkpoint.model for checkpoint in loaded}
@@ -346,16 +351,16 @@ def cmd_denoise_report(args) -> int:
 
 def cmd_bench(args) -> int:
     """Print each result line as it is measured, then all of them as one JSON object."""
-    from genmodels.bench import machine_info
+    from benchmarks.bench import machine_info
 
     if args.worker:
-        from genmodels.bench import worker
+        from benchmarks.bench import worker
 
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
     machine = machine_info()
     if args.app:
-        from genmodels.app_bench import format_result, run_app_bench
+        from benchmarks.app_bench import format_result, run_app_bench
 
         results = []
         for result in run_app_bench(chromium=args.chromium, quick=args.quick):
@@ -363,7 +368,7 @@ def cmd_bench(args) -> int:
             results.append(result)
         print(json.dumps({"app": results, "machine": machine}))
         return 0
-    from genmodels.bench import format_row, run_bench
+    from benchmarks.bench import format_row, run_bench
 
     rows = []
     for row in run_bench(quick=args.quick, device=args.device, compile=args.compile,

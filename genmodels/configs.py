@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from genmodels.errors import ConfigError
@@ -58,3 +59,37 @@ def from_dict(cls: type[C], data: Any) -> C:
         return cls(**values)
     except TypeError as error:  # e.g. a value of the wrong type that __post_init__ trips on
         raise ConfigError(f"invalid {cls.__name__}: {error}") from None
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+# The one learning-rate ladder every page offers: 1, 2, 5 per decade.
+LEARNING_RATES = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 5
+    max_steps: int = 0  # stop after this many optimizer steps in total; 0 = no limit
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_discriminator: float = 0.0  # GANs: the discriminator's learning rate; 0 = same as lr
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 20  # steps between Step events; each costs one host sync
+    snapshot_every: int = 200  # steps between Snapshot events; 0 = only at epoch ends
+    snapshot_count: int = 16  # images (or 16x as many points) in each snapshot
+    max_seconds: float = 0.0  # wall-clock cap; 0 = none
+
+    def __post_init__(self):
+        check_int("epochs", self.epochs, 1, 1000)
+        check_int("max_steps", self.max_steps, 0, 10_000_000)
+        check_int("batch_size", self.batch_size, 1, 8192)
+        check_float("lr", self.lr, 1e-6, 1.0)
+        if self.lr_discriminator != 0:
+            check_float("lr_discriminator", self.lr_discriminator, 1e-6, 1.0)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+        check_choice("device", self.device, DEVICES)
+        check_int("log_every", self.log_every, 1, 100_000)
+        check_int("snapshot_every", self.snapshot_every, 0, 10_000_000)
+        check_int("snapshot_count", self.snapshot_count, 1, 64)
+        check_float("max_seconds", self.max_seconds, 0.0, 7 * 24 * 3600)

@@ -9,30 +9,45 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from genmodels import training
+from genmodels.configs import TrainConfig
 from genmodels.data import Dataset
 from genmodels.errors import ConfigError
 from genmodels.models.autoencoder import Autoencoder, AutoencoderConfig
 from genmodels.models.gan import GAN, GANConfig
 from genmodels.models.vae import VAE, VAEConfig
+from genmodels.training.optim import adam
+from genmodels.training.steps import (
+    autoencoder_evaluate,
+    autoencoder_snapshot,
+    autoencoder_snapshot_inputs,
+    autoencoder_step,
+    gan_evaluate,
+    gan_snapshot,
+    gan_snapshot_inputs,
+    gan_step,
+    vae_evaluate,
+    vae_snapshot,
+    vae_snapshot_inputs,
+    vae_step,
+)
 
 
-def single_adam(model, config: training.TrainConfig, device) -> dict:
-    return {"model": training.adam(model.parameters(), config.lr, device)}
+def single_adam(model, config: TrainConfig, device) -> dict:
+    return {"model": adam(model.parameters(), config.lr, device)}
 
 
-def gan_adams(model, config: training.TrainConfig, device) -> dict:
+def gan_adams(model, config: TrainConfig, device) -> dict:
     """Adam with beta1 = 0.5 for both players, as in the DCGAN paper (momentum 0.9 made training
     oscillate); the discriminator may get its own learning rate."""
     lr_d = config.lr_discriminator or config.lr
     return {
-        "discriminator": training.adam(model.discriminator.parameters(), lr_d, device, betas=(0.5, 0.999)),
-        "generator": training.adam(model.generator.parameters(), config.lr, device, betas=(0.5, 0.999)),
+        "discriminator": adam(model.discriminator.parameters(), lr_d, device, betas=(0.5, 0.999)),
+        "generator": adam(model.generator.parameters(), config.lr, device, betas=(0.5, 0.999)),
     }
 
 
@@ -44,7 +59,6 @@ class FamilySpec:
     model_class: type[torch.nn.Module]
     config_class: type
     default_config: Callable[[Dataset], Any]  # a config fitted to the dataset's shape
-    default_train: training.TrainConfig
     data_kinds: tuple[str, ...]  # "image", "points"
     optimizers: Callable
     step: Callable
@@ -53,6 +67,11 @@ class FamilySpec:
     snapshot: Callable
     verbs: tuple[str, ...]  # which of encode / decode / reconstruct / sample the model offers
 
+    @property
+    def default_train(self) -> TrainConfig:
+        """The training settings of the family's Train-page preset (one default for the CLI too)."""
+        return presets_for("train")[self.name].train
+
 
 def image_shape(dataset: Dataset) -> dict:
     return {"channels": dataset.channels, "image_size": dataset.image_size}
@@ -60,13 +79,13 @@ def image_shape(dataset: Dataset) -> dict:
 
 AUTOENCODER_FUNCTIONS = dict(
     model_class=Autoencoder, config_class=AutoencoderConfig, data_kinds=("image",), optimizers=single_adam,
-    step=training.autoencoder_step, evaluate=training.autoencoder_evaluate,
-    snapshot_inputs=training.autoencoder_snapshot_inputs, snapshot=training.autoencoder_snapshot,
+    step=autoencoder_step, evaluate=autoencoder_evaluate,
+    snapshot_inputs=autoencoder_snapshot_inputs, snapshot=autoencoder_snapshot,
     verbs=("encode", "decode", "reconstruct"),
 )
 GAN_FUNCTIONS = dict(
-    model_class=GAN, config_class=GANConfig, optimizers=gan_adams, step=training.gan_step,
-    evaluate=training.gan_evaluate, snapshot_inputs=training.gan_snapshot_inputs, snapshot=training.gan_snapshot,
+    model_class=GAN, config_class=GANConfig, optimizers=gan_adams, step=gan_step,
+    evaluate=gan_evaluate, snapshot_inputs=gan_snapshot_inputs, snapshot=gan_snapshot,
     verbs=("decode", "sample"),
 )
 
@@ -83,7 +102,6 @@ FAMILIES: dict[str, FamilySpec] = {
         name="ae", title="Autoencoder",
         description="compresses an image to a small code and reconstructs it",
         default_config=lambda d: AutoencoderConfig(arch="mlp", hidden=(256, 128), latent_dim=32, **image_shape(d)),
-        default_train=training.TrainConfig(epochs=5, batch_size=128, lr=1e-3),
         **AUTOENCODER_FUNCTIONS,
     ),
     "sparse_ae": FamilySpec(
@@ -92,7 +110,6 @@ FAMILIES: dict[str, FamilySpec] = {
         default_config=lambda d: AutoencoderConfig(
             arch="mlp", hidden=(), latent_dim=100, code_activation="sigmoid",
             sparsity_target=0.05, sparsity_weight=1.0, **image_shape(d)),
-        default_train=training.TrainConfig(epochs=5, batch_size=128, lr=1e-3),
         **AUTOENCODER_FUNCTIONS,
     ),
     "dae": FamilySpec(
@@ -100,7 +117,6 @@ FAMILIES: dict[str, FamilySpec] = {
         description="an autoencoder that sees corrupted images and learns to restore the clean ones",
         default_config=lambda d: AutoencoderConfig(
             arch="conv", hidden=(32, 64), latent_dim=64, corruption="gaussian", noise_level=0.5, **image_shape(d)),
-        default_train=training.TrainConfig(epochs=5, batch_size=128, lr=1e-3),
         **AUTOENCODER_FUNCTIONS,
     ),
     "vae": FamilySpec(
@@ -108,16 +124,14 @@ FAMILIES: dict[str, FamilySpec] = {
         description="a probabilistic autoencoder whose latent space can be sampled",
         model_class=VAE, config_class=VAEConfig, data_kinds=("image",), optimizers=single_adam,
         default_config=lambda d: VAEConfig(arch="mlp", hidden=(400,), latent_dim=20, **image_shape(d)),
-        default_train=training.TrainConfig(epochs=5, batch_size=128, lr=1e-3),
-        step=training.vae_step, evaluate=training.vae_evaluate,
-        snapshot_inputs=training.vae_snapshot_inputs, snapshot=training.vae_snapshot,
+        step=vae_step, evaluate=vae_evaluate,
+        snapshot_inputs=vae_snapshot_inputs, snapshot=vae_snapshot,
         verbs=("encode", "decode", "reconstruct", "sample"),
     ),
     "gan": FamilySpec(
         name="gan", title="GAN (MLP)",
         description="a generator and a discriminator, both MLPs, in an adversarial game; images or 2-D points",
         data_kinds=("image", "points"), default_config=gan_default,
-        default_train=training.TrainConfig(epochs=5, batch_size=128, lr=2e-4),
         **GAN_FUNCTIONS,
     ),
     "dcgan": FamilySpec(
@@ -125,7 +139,6 @@ FAMILIES: dict[str, FamilySpec] = {
         description="a convolutional GAN (Radford et al. 2015) for 28x28 and 32x32 images",
         data_kinds=("image",),
         default_config=lambda d: GANConfig(arch="conv", latent_dim=64, g_hidden=64, d_hidden=64, **image_shape(d)),
-        default_train=training.TrainConfig(epochs=5, batch_size=128, lr=2e-4),
         **GAN_FUNCTIONS,
     ),
 }
@@ -191,3 +204,118 @@ def build_model(spec: FamilySpec, config, seed: int = 0) -> torch.nn.Module:
     model = empty_model(spec, config)
     model.reset_parameters(torch.Generator().manual_seed(seed))
     return model
+
+
+# --------------------------------------------------------------------------------------------
+# Presets: the one table of settings that train to a recognisable result in about a minute on a
+# 2-core CPU (seconds on a GPU). Each lesson lists its own: the Train page one per family, the GAN
+# studio healthy and failing runs, the 2-D GAN lab its toy experiments.
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preset:
+    family: str
+    dataset: str
+    model: dict = field(default_factory=dict)  # overrides of the family's default config
+    train: TrainConfig = TrainConfig()
+    note: str = ""  # what a run shows, in a line or two
+    title: str = ""  # for people; the key names it when empty
+
+
+TRAIN_PRESETS = {
+    "ae": Preset("ae", "fashion-mnist", {"arch": "mlp", "hidden": (256, 128), "latent_dim": 32},
+                 TrainConfig(epochs=5, batch_size=128, lr=1e-3)),
+    "sparse_ae": Preset("sparse_ae", "fashion-mnist", {"latent_dim": 100, "sparsity_target": 0.05,
+                                                        "sparsity_weight": 1.0},
+                        TrainConfig(epochs=5, batch_size=128, lr=1e-3)),
+    "dae": Preset("dae", "fashion-mnist", {"arch": "conv", "hidden": (32, 64), "latent_dim": 64,
+                                            "corruption": "gaussian", "noise_level": 0.5},
+                  TrainConfig(epochs=2, batch_size=128, lr=1e-3)),
+    "vae": Preset("vae", "fashion-mnist", {"arch": "mlp", "hidden": (400,), "latent_dim": 20},
+                  TrainConfig(epochs=10, batch_size=128, lr=1e-3)),
+    "gan": Preset("gan", "toy-ring", {}, TrainConfig(epochs=40, batch_size=256, lr=1e-3, log_every=10,
+                                                      snapshot_every=50)),
+    "dcgan": Preset("dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
+                    TrainConfig(epochs=1, batch_size=128, lr=2e-4, snapshot_every=50)),
+}
+
+
+# GAN studio: a healthy DCGAN, an MLP GAN that struggles, and runs that fail on purpose, each with the
+# symptom the page's diagnostics should name. All train on Fashion-MNIST and show samples within a minute.
+GAN_STUDIO_PRESETS = {
+    "balanced_dcgan": Preset(
+        "dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
+        TrainConfig(epochs=1, batch_size=128, lr=2e-4, snapshot_every=25, snapshot_count=32),
+        title="Balanced DCGAN",
+        note="The DCGAN paper's recipe (Adam 2e-4, beta1 0.5, one D step per G step), narrower: garments appear "
+             "within a few hundred steps."),
+    "mlp_gan": Preset(
+        "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256},
+        TrainConfig(epochs=2, batch_size=128, lr=2e-4, snapshot_every=25, snapshot_count=32),
+        title="MLP GAN",
+        note="Fully connected players, as in the original GAN paper, with the DCGAN's optimiser settings. They "
+             "struggle on garments: within a few hundred steps D pulls ahead and wins, and the samples stay blurry "
+             "(alike at first, then a little more varied). Compare "
+             "with the DCGAN, whose convolutions suit images."),
+    "unbalanced_rates": Preset(
+        "dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
+        TrainConfig(epochs=1, batch_size=128, lr=2e-5, lr_discriminator=2e-3, snapshot_every=25, snapshot_count=32),
+        title="Failure: unbalanced learning rates",
+        note="D learns 100x faster than G: it soon tells real from fake perfectly (D(x) -> 1, D(G(z)) -> 0) and "
+             "G is left with no useful signal."),
+    "too_many_d_steps": Preset(
+        "gan", "fashion-mnist", {"latent_dim": 64, "hidden": 256, "d_steps": 5},
+        TrainConfig(epochs=1, batch_size=128, lr=2e-4, lr_discriminator=1e-3, snapshot_every=25,
+                    snapshot_count=32),
+        title="Failure: too many D steps",
+        note="Five discriminator updates before each generator update: D stays ahead and wins."),
+    "tiny_generator": Preset(
+        "gan", "fashion-mnist", {"latent_dim": 64, "g_hidden": 8, "g_depth": 1, "d_hidden": 256},
+        TrainConfig(epochs=2, batch_size=128, lr=1e-3, snapshot_every=25, snapshot_count=32),
+        title="Failure: tiny generator",
+        note="A generator with 8 hidden units cannot draw the variety of garments, so it settles on a few blurry "
+             "outputs whatever the noise (mode collapse)."),
+}
+
+
+# The 2-D GAN lab: the ``gan`` family on points with the lab's players (lessons/gan_lab.LabConfig
+# reads these: G's rate is ``lr``, D's ``lr_discriminator``).
+def _lab(title: str, note: str, lr_g: float = 5e-3, lr_d: float = 5e-3, **model) -> Preset:
+    players = {"latent_dim": 8, "g_hidden": 64, "g_depth": 2, "d_hidden": 64, "d_depth": 2, "d_steps": 1,
+               "loss": "non_saturating", **model}
+    return Preset("gan", "toy-ring", players, TrainConfig(lr=lr_g, lr_discriminator=lr_d, batch_size=256, seed=0,
+                                                          device="cpu"), note=note, title=title)
+
+
+GAN_LAB_PRESETS = {
+    "balanced": _lab(
+        "Balanced (the default)",
+        "Two small networks learning at the same rate: the purple points spread out along the noise grid and "
+        "cover all 8 modes of the ring, usually within 1,000 to 2,000 steps. Now and then a mode is lost for a "
+        "moment and won back: the game never quite stands still."),
+    "collapse": _lab(
+        "Mode collapse: G learns 10x faster than D",
+        "D learns so slowly that its verdict stays almost flat. G gathers all its points into one clump and "
+        "drags it towards whatever D likes best at the moment: the clump wanders from mode to mode and never "
+        "spreads out.", lr_g=1e-3, lr_d=1e-4),
+    "strong_d": _lab(
+        "D too strong: 5 D steps per G step, 50x the rate",
+        "D paints purple exactly where G's points are and green everywhere else: D(x) goes to about 0.9 and "
+        "D(G(z)) to about 0.1. G, crawling at its small rate, nudges its clump and D repaints around it at once.",
+        lr_g=1e-4, lr_d=5e-3, d_steps=5),
+    "tiny_g": _lab(
+        "Tiny generator: 4 hidden units",
+        "With 4 ReLU units G's output is made of a few flat pieces: it can only lay its points along a bent "
+        "line, so it reaches one or two modes and strings points across the gaps between them (the off-mode "
+        "points). D stays ahead, near D(x) = 0.8 and D(G(z)) = 0.2, but cannot show G a way out.",
+        g_hidden=4, g_depth=1),
+}
+
+PRESETS = {"train": TRAIN_PRESETS, "gan_studio": GAN_STUDIO_PRESETS, "gan_lab": GAN_LAB_PRESETS}
+
+
+def presets_for(lesson: str) -> dict[str, Preset]:
+    """The presets a lesson lists, by key, in the order it shows them."""
+    if lesson not in PRESETS:
+        raise ConfigError(f"no presets for {lesson!r}; valid: {', '.join(PRESETS)}")
+    return PRESETS[lesson]

@@ -15,8 +15,6 @@ MODEL_FLAGS = {"arch": "--arch", "latent_dim": "--latent-dim", "beta": "--beta",
                "d_steps": "--d-steps", "loss": "--gan-loss"}
 TRAIN_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "lr_discriminator": "--lr-d",
                "seed": "--seed", "max_steps": "--max-steps"}
-# Settings the CLI takes from the dataset or the family, or cannot set; they must match for a retrain.
-IMPLIED = {"channels", "image_size", "data", "code_activation"}
 
 
 def train_command(info: CheckpointInfo) -> str:

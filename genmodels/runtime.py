@@ -18,8 +18,12 @@ import ctypes.util
 import gc
 import os
 import threading
+from pathlib import Path
 
 import torch
+
+from genmodels.configs import DEVICES, check_choice
+from genmodels.errors import ConfigError
 
 
 def env_number(name: str, default: float, low: float, high: float = float("inf")) -> float:
@@ -129,3 +133,26 @@ def release_memory() -> None:
         torch.cuda.empty_cache()
     if _malloc_trim is not None:
         _malloc_trim(0)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks cuda, then mps, then cpu. Asking for a missing device is a ConfigError."""
+    check_choice("device", name, DEVICES)
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' asked for, but no CUDA GPU is visible; use --device cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' asked for, but this machine has no Apple GPU; use cpu or auto")
+    return torch.device(name)
+
+
+def checkpoint_dir() -> Path:
+    """The folder of shipped checkpoints, for the CLI and the app alike: $GENLAB_CHECKPOINTS, else
+    checkpoints/ at the root of the repository."""
+    configured = os.environ.get("GENLAB_CHECKPOINTS", "").strip()
+    return Path(configured) if configured else Path(__file__).resolve().parents[1] / "checkpoints"

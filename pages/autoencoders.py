@@ -6,16 +6,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from genmodels import losses
-from genmodels.codes import ALWAYS_ON_ABOVE, DEAD_BELOW, decoder_features
+from genmodels.configs import TrainConfig
 from genmodels.data import is_available
-from genmodels.denoising import PCA_SIZES
 from genmodels.errors import GenLabError
 from genmodels.i18n import _
 from genmodels.images import grid, rows_grid
-from genmodels.jobs import start_job
-from genmodels.latent import reconstruct
-from genmodels.metrics import psnr
-from genmodels.training import TrainConfig
+from genmodels.lessons.codes import ALWAYS_ON_ABOVE, DEAD_BELOW, decoder_features
+from genmodels.lessons.denoising import PCA_SIZES
+from genmodels.lessons.latent import reconstruct
+from genmodels.metrics.image_quality import psnr
+from genmodels.serving.jobs import start_job
 from genmodels.ui.cache import code_statistics, model_key, pca_curve, reconstruction_psnr
 from genmodels.ui.render import dataset_missing, job_status_line
 from genmodels.ui.state import (

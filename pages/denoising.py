@@ -8,10 +8,10 @@ import streamlit as st
 
 from genmodels import corruption
 from genmodels.data import is_available
-from genmodels.denoising import DEFAULT_NOISE, ROBUSTNESS_LEVELS, denoise, reconstruction_errors
 from genmodels.errors import ImageRejected
 from genmodels.i18n import _
 from genmodels.images import grid, prepare_image, rows_grid
+from genmodels.lessons.denoising import DEFAULT_NOISE, ROBUSTNESS_LEVELS, denoise, reconstruction_errors
 from genmodels.ui.cache import model_key, robustness_curve, typical_error
 from genmodels.ui.render import dataset_missing
 from genmodels.ui.state import model_choices, pick_model, run_through_the_app, shared_dataset

@@ -10,7 +10,7 @@ from genmodels.checkpoints import MAX_CHECKPOINT_BYTES, checkpoint_bytes, read_c
 from genmodels.data import is_available
 from genmodels.errors import CheckpointError
 from genmodels.images import grid, rows_grid
-from genmodels.latent import reconstruct
+from genmodels.lessons.latent import reconstruct
 from genmodels.models.common import parameter_count
 from genmodels.reproduce import loading_script, train_command
 from genmodels.ui.cache import model_key, test_metrics

@@ -6,13 +6,13 @@ import streamlit as st
 
 from genmodels import losses
 from genmodels.checkpoints import checkpoint_bytes
+from genmodels.configs import LEARNING_RATES, TrainConfig
 from genmodels.data import DATASETS, is_available
 from genmodels.errors import GenLabError, ImageRejected
 from genmodels.images import MIN_IMAGES, dataset_from_zip, grid
-from genmodels.jobs import continue_job, start_job
-from genmodels.presets import PRESETS
-from genmodels.registry import FAMILIES
-from genmodels.training import TrainConfig, resolve_device
+from genmodels.registry import FAMILIES, presets_for
+from genmodels.runtime import resolve_device
+from genmodels.serving.jobs import continue_job, start_job
 from genmodels.ui.render import job_status_line, loss_figure, show_snapshot
 from genmodels.ui.state import (
     begin_job,
@@ -24,7 +24,6 @@ from genmodels.ui.state import (
     shared_dataset,
 )
 
-LEARNING_RATES = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 FORMULAS = {
     "ae": (r"\mathcal{L} = \mathrm{BCE}(\hat x, x)", losses.bce_per_image),
@@ -47,7 +46,7 @@ st.write("Pick a family and a dataset, keep the preset or change it, and start. 
 
 family = st.selectbox("Model family", list(FAMILIES), format_func=lambda f: f"{FAMILIES[f].title} ({f})",
                       key="train_family")
-spec, preset = FAMILIES[family], PRESETS[family]
+spec, preset = FAMILIES[family], presets_for("train")[family]
 
 
 def key(name: str) -> str:

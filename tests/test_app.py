@@ -38,8 +38,9 @@ def reset_button_script():
 def test_reset_session_stops_the_job_and_forgets_everything():
     # (AppTest drops the sidebar of st.navigation apps after the first run, so the reset logic is
     # driven here through a one-button script; the e2e test clicks the real sidebar button.)
-    from genmodels import data, jobs
-    from genmodels.training import TrainConfig
+    from genmodels import data
+    from genmodels.configs import TrainConfig
+    from genmodels.serving import jobs
 
     job = jobs.start_job("vae", data.sprites(n_train=256, n_test=32), TrainConfig(epochs=500, device="cpu"))
     app = AppTest.from_function(reset_button_script, default_timeout=30)

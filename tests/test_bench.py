@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from genmodels import app_bench, app_server, bench
+from benchmarks import app_bench, bench
 from genmodels.data import is_available
+from tests.support import app_server
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import safetensors.torch
 import torch
 
 from genmodels import checkpoints, registry
+from genmodels.configs import TrainConfig
 from genmodels.errors import CheckpointError
-from genmodels.training import TrainConfig
 
 from .conftest import tiny_config
 

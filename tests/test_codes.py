@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genmodels import codes, registry
+from genmodels import registry
+from genmodels.lessons import codes
 
 
 @pytest.fixture

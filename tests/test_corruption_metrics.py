@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from genmodels import corruption
-from genmodels.metrics import psnr, ssim
+from genmodels.metrics.image_quality import psnr, ssim
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 import torch
 
-from genmodels import denoising, registry
+from genmodels import registry
+from genmodels.lessons import denoising
 
 from .conftest import tiny_config
 

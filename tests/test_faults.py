@@ -17,8 +17,9 @@ import pytest
 import torch
 
 from genmodels import checkpoints, registry, runtime
-from genmodels.jobs import FAILED, FINISHED, STOPPED, JobSlots, TrainingJob, Watchdog
-from genmodels.training import TrainConfig
+from genmodels.configs import TrainConfig
+from genmodels.serving.jobs import FAILED, FINISHED, STOPPED, JobSlots, TrainingJob
+from genmodels.serving.watchdog import Watchdog
 
 from .conftest import tiny_config
 from .test_jobs import wait_for

@@ -6,11 +6,20 @@ import pytest
 import safetensors.torch
 import torch
 
-from genmodels import frechet, registry
+from genmodels import registry
 from genmodels.checkpoints import make_info, save_checkpoint
 from genmodels.data import Dataset
 from genmodels.errors import CheckpointError
-from genmodels.metrics import feature_statistics, frechet_distance
+from genmodels.metrics import frechet
+from genmodels.metrics.frechet import feature_statistics, frechet_distance
+from genmodels.models.classifier import (
+    METADATA_KEY,
+    LoadedClassifier,
+    classifier_path,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
 from tests.conftest import tiny_config
 
 
@@ -57,7 +66,7 @@ def texture_data():
 
 @pytest.fixture(scope="module")
 def texture_classifier(texture_data):
-    return frechet.train_classifier(texture_data, epochs=2, batch_size=32, lr=1e-2, width=8, seed=0)
+    return train_classifier(texture_data, epochs=2, batch_size=32, lr=1e-2, width=8, seed=0)
 
 
 def test_classifier_learns_its_dataset_without_touching_the_global_seed(texture_data, texture_classifier):
@@ -65,16 +74,16 @@ def test_classifier_learns_its_dataset_without_touching_the_global_seed(texture_
     assert accuracy > 0.9  # four textures; chance is 0.25
     assert model.embed(texture_data.test_x[:4]).shape == (4, 16)
     before = torch.get_rng_state()
-    frechet.train_classifier(texture_data, epochs=1, batch_size=256, width=4, seed=1)
+    train_classifier(texture_data, epochs=1, batch_size=256, width=4, seed=1)
     assert torch.equal(torch.get_rng_state(), before)
 
 
 def test_classifier_file_round_trip(tmp_path, texture_data, texture_classifier):
     model, accuracy = texture_classifier
-    path = frechet.save_classifier(tmp_path / "metrics" / "textures-classifier.safetensors",
-                                   frechet.LoadedClassifier(model, "textures", texture_data.class_names, accuracy))
-    assert path == frechet.classifier_path(tmp_path, "textures")
-    loaded = frechet.load_classifier(path)
+    path = save_classifier(tmp_path / "metrics" / "textures-classifier.safetensors",
+                                   LoadedClassifier(model, "textures", texture_data.class_names, accuracy))
+    assert path == classifier_path(tmp_path, "textures")
+    loaded = load_classifier(path)
     assert loaded.class_names == texture_data.class_names and loaded.test_accuracy == accuracy
     x = texture_data.test_x[:8]
     assert torch.equal(loaded.model(x), model(x))
@@ -86,7 +95,7 @@ def test_classifier_loader_refuses_other_files(tmp_path, texture_data, texture_c
     save_checkpoint(tmp_path / "gan.safetensors", gan, make_info("gan", gan))  # a model, not a classifier
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
     wrong = {**tensors, "head.weight": torch.zeros(3, 3)}
-    metadata = {frechet.METADATA_KEY: '{"format_version": 1, "config": {"width": 8, "classes": 4}, '
+    metadata = {METADATA_KEY: '{"format_version": 1, "config": {"width": 8, "classes": 4}, '
                                       '"class_names": ["a", "b", "c", "d"]}'}
     (tmp_path / "wrong.safetensors").write_bytes(safetensors.torch.save(wrong, metadata=metadata))
     (tmp_path / "pickle.safetensors").write_bytes(b"\x80\x04\x95garbage")
@@ -94,7 +103,7 @@ def test_classifier_loader_refuses_other_files(tmp_path, texture_data, texture_c
     for name, reason in [("gan", "not a genmodels feature classifier"), ("wrong", "head.weight"),
                          ("pickle", "pickle"), ("empty", "too short"), ("missing", "cannot read")]:
         with pytest.raises(CheckpointError, match=reason):
-            frechet.load_classifier(tmp_path / f"{name}.safetensors")
+            load_classifier(tmp_path / f"{name}.safetensors")
 
 
 def test_sample_quality_scores_real_data_near_the_floor_and_noise_far_above(texture_data, texture_classifier):

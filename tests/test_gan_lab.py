@@ -1,4 +1,4 @@
-"""The 2-D GAN lab (genmodels.gan_lab), mode coverage on point sets with known answers, and the GAN
+"""The 2-D GAN lab (genmodels.lessons.gan_lab), mode coverage on point sets with known answers, and the GAN
 step's two-phase contract (D first, on detached fakes; then G through a frozen D)."""
 
 import dataclasses
@@ -9,10 +9,17 @@ import time
 import pytest
 import torch
 
-from genmodels import data, gan_lab, registry, training
+from genmodels import data, registry
+from genmodels.configs import TrainConfig
 from genmodels.errors import ConfigError, TrainingDiverged
-from genmodels.gan_lab import PRESETS, GANLab, LabConfig
-from genmodels.metrics import mode_coverage, support_coverage
+from genmodels.lessons import gan_lab
+from genmodels.lessons import gan_lab_settings as lab_settings
+from genmodels.lessons.gan_diagnosis import Quality
+from genmodels.lessons.gan_lab import GANLab
+from genmodels.lessons.gan_lab_settings import LabConfig, preset_config
+from genmodels.metrics.coverage import mode_coverage, support_coverage
+from genmodels.registry import presets_for
+from genmodels.training.steps import StepContext, discriminator_step, gan_step, generator_step
 
 from .conftest import tiny_config
 
@@ -98,15 +105,15 @@ def gan_and_context(ring_small, d_steps=1):
     config = dataclasses.replace(tiny_config("gan", ring_small), d_steps=d_steps)
     model = registry.build_model(spec, config, seed=0)
     device = torch.device("cpu")
-    optimizers = registry.gan_adams(model, training.TrainConfig(lr=1e-2, device="cpu"), device)
-    return model, training.StepContext(device=device, generator=torch.Generator().manual_seed(0),
+    optimizers = registry.gan_adams(model, TrainConfig(lr=1e-2, device="cpu"), device)
+    return model, StepContext(device=device, generator=torch.Generator().manual_seed(0),
                                        optimizers=optimizers)
 
 
 def test_the_discriminator_phase_never_reaches_the_generator(ring_small):
     model, ctx = gan_and_context(ring_small)
     g_before, d_before = parameters(model.generator), parameters(model.discriminator)
-    training.discriminator_step(model, ring_small.train_x[:64], ctx)
+    discriminator_step(model, ring_small.train_x[:64], ctx)
     # The fakes are detached: D's backward pass leaves no gradient on G, and G's weights are unchanged.
     assert all(p.grad is None for p in model.generator.parameters())
     assert same(parameters(model.generator), g_before)
@@ -115,10 +122,10 @@ def test_the_discriminator_phase_never_reaches_the_generator(ring_small):
 
 def test_the_generator_phase_leaves_the_discriminator_alone(ring_small):
     model, ctx = gan_and_context(ring_small)
-    training.discriminator_step(model, ring_small.train_x[:64], ctx)  # D now holds gradients of its own
+    discriminator_step(model, ring_small.train_x[:64], ctx)  # D now holds gradients of its own
     d_grads = [p.grad.clone() for p in model.discriminator.parameters()]
     d_before, g_before = parameters(model.discriminator), parameters(model.generator)
-    training.generator_step(model, 64, ctx)
+    generator_step(model, 64, ctx)
     assert same(parameters(model.discriminator), d_before)
     assert same([p.grad for p in model.discriminator.parameters()], d_grads)  # D's grads untouched
     assert not same(parameters(model.generator), g_before)
@@ -136,7 +143,7 @@ def test_gan_step_updates_d_steps_times_then_g_once(ring_small):
             return step(*args, **kwargs)
 
         optimizer.step = recording_step
-    terms = training.gan_step(model, ring_small.train_x[:64], None, ctx)
+    terms = gan_step(model, ring_small.train_x[:64], None, ctx)
     assert order == ["discriminator"] * 3 + ["generator"]
     assert set(terms) == {"d_loss", "d_real", "d_fake", "g_loss"}
 
@@ -155,23 +162,24 @@ def test_lab_config_is_validated_with_the_valid_values_in_the_message():
 
 
 def test_every_preset_is_valid_and_explained():
-    assert gan_lab.DEFAULT_PRESET in PRESETS and PRESETS[gan_lab.DEFAULT_PRESET].config == LabConfig()
-    for preset in PRESETS.values():
-        assert preset.config.model_config().data == "points"
-        assert len(preset.explanation) > 40 and preset.title
+    presets = presets_for("gan_lab")
+    assert lab_settings.DEFAULT_PRESET in presets and preset_config(lab_settings.DEFAULT_PRESET) == LabConfig()
+    for key, preset in presets.items():
+        assert preset_config(key).model_config().data == "points"
+        assert len(preset.note) > 40 and preset.title
 
 
 def test_settle_keeps_valid_values_and_explains_the_nearest_valid_one():
-    assert gan_lab.settle("g_hidden", 64, 64) == (64, None)
-    value, message = gan_lab.settle("g_hidden", 5000, 64)
+    assert lab_settings.settle("g_hidden", 64, 64) == (64, None)
+    value, message = lab_settings.settle("g_hidden", 5000, 64)
     assert value == 512 and "G width must be a whole number from 2 to 512; got 5000" in message
-    value, message = gan_lab.settle("lr_g", 3e-3, 2e-3)
+    value, message = lab_settings.settle("lr_g", 3e-3, 2e-3)
     assert value == 2e-3 and "not on the ladder" in message
-    value, message = gan_lab.settle("dataset", "toy-cube", "toy-ring")
+    value, message = lab_settings.settle("dataset", "toy-cube", "toy-ring")
     assert value == "toy-ring" and "toy-moons" in message
-    value, message = gan_lab.settle("batch_size", 300, 256)
+    value, message = lab_settings.settle("batch_size", 300, 256)
     assert value == 256 and message
-    value, message = gan_lab.settle("d_steps", "many", 1)
+    value, message = lab_settings.settle("d_steps", "many", 1)
     assert value == 1 and "whole number from 1 to 10" in message
 
 
@@ -365,9 +373,9 @@ def test_diagnosis_names_a_winning_discriminator(ring):
     assert lab.diagnose().kind == "d_wins"
 
 
-def quality_of(points: torch.Tensor, ring) -> gan_lab.Quality:
+def quality_of(points: torch.Tensor, ring) -> Quality:
     spread = (points.std(dim=0).norm() / ring.train_x[:1000].std(dim=0).norm()).item()
-    return gan_lab.Quality(modes=mode_coverage(points, ring.modes, 0.15), support=None, spread=spread)
+    return Quality(modes=mode_coverage(points, ring.modes, 0.15), support=None, spread=spread)
 
 
 def test_diagnosis_tells_collapse_and_hopping_from_a_healthy_spread(ring):
@@ -377,13 +385,13 @@ def test_diagnosis_tells_collapse_and_hopping_from_a_healthy_spread(ring):
     noise = 0.03 * torch.randn(1000, 2, generator=torch.Generator().manual_seed(0))
     clump = ring.modes[2] + noise  # every fake on mode 3
     lab.coverage_log.extend([(2900, frozenset({2})), (2950, frozenset({2}))])
-    assert gan_lab.diagnose(lab, quality_of(clump, ring)).kind == "mode_collapse"
+    assert lab.diagnose(quality_of(clump, ring)).kind == "mode_collapse"
     lab.coverage_log.extend([(2000, frozenset({0})), (2500, frozenset({1}))])  # the clump was elsewhere before
-    assert gan_lab.diagnose(lab, quality_of(clump, ring)).kind == "mode_hopping"
+    assert lab.diagnose(quality_of(clump, ring)).kind == "mode_hopping"
     everywhere = ring.modes.repeat(125, 1) + noise  # (1000, 2): every mode, on the modes
-    assert gan_lab.diagnose(lab, quality_of(everywhere, ring)).kind == "converged"
+    assert lab.diagnose(quality_of(everywhere, ring)).kind == "converged"
     half = ring.modes[:4].repeat(250, 1) + noise  # four neighbouring modes: wide, but half the ring missing
-    assert gan_lab.diagnose(lab, quality_of(half, ring)).kind == "mode_collapse"
+    assert lab.diagnose(quality_of(half, ring)).kind == "mode_collapse"
 
 
 def test_recent_verdicts_are_on_the_surfaces_scale(ring):
@@ -401,10 +409,10 @@ def test_recent_verdicts_are_on_the_surfaces_scale(ring):
 def test_the_default_preset_covers_the_ring_and_the_collapse_preset_does_not():
     """The lesson's promise, on the real ring: seconds of CPU each (see the README for timings)."""
     ring = data.toy("toy-ring")
-    balanced = GANLab(PRESETS["balanced"].config, ring)
+    balanced = GANLab(preset_config("balanced"), ring)
     balanced.train(1200)
     assert balanced.first_full_coverage is not None  # seed 0 gets there after about 850 steps
-    collapsed = GANLab(PRESETS["collapse"].config, ring)
+    collapsed = GANLab(preset_config("collapse"), ring)
     collapsed.train(800)
     assert collapsed.quality().modes.modes_covered <= 2
     spread = collapsed.generate().std(dim=0).norm()  # one clump: far narrower than the ring (about 2)

@@ -7,7 +7,8 @@ import json
 import torch
 from streamlit.testing.v1 import AppTest
 
-from genmodels.gan_lab import PRESETS, GANLab, LabConfig
+from genmodels.lessons.gan_lab import GANLab
+from genmodels.lessons.gan_lab_settings import LabConfig, preset_config
 
 from .conftest import app_on
 
@@ -43,7 +44,7 @@ def submit(app: AppTest) -> AppTest:
 def test_opens_on_the_balanced_preset_with_an_untrained_model():
     app = app_on(PAGE)
     assert app.selectbox(key="gl_preset").value == "balanced"
-    assert lab(app).step == 0 and lab(app).config == PRESETS["balanced"].config
+    assert lab(app).step == 0 and lab(app).config == preset_config("balanced")
     canvas = chart(app, "gan_lab")
     assert {t["name"] for t in canvas["data"]} == {"D's verdict", "noise grid through G", "real data",
                                                   "generated G(z)", "G's gradient"}
@@ -144,7 +145,7 @@ def test_picking_a_preset_starts_it_and_fills_the_form():
     app.button(key="gl_step").click().run()
     app.selectbox(key="gl_preset").select("strong_d").run()
     assert not app.exception
-    assert lab(app).step == 0 and lab(app).config == PRESETS["strong_d"].config
+    assert lab(app).step == 0 and lab(app).config == preset_config("strong_d")
     assert app.number_input(key="gl_d_steps").value == 5
     assert app.selectbox(key="gl_lr_g").value == 1e-4
     assert any("D paints purple" in m.value for m in app.markdown)

@@ -7,8 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genmodels import registry
-from genmodels.jobs import TrainingJob
-from genmodels.training import TrainConfig
+from genmodels.configs import TrainConfig
+from genmodels.serving.jobs import TrainingJob
 
 from .conftest import app_on, tiny_config
 

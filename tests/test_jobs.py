@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from genmodels import registry
-from genmodels.jobs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, JobSlots, TrainingJob
-from genmodels.training import TrainConfig
+from genmodels.configs import TrainConfig
+from genmodels.serving.jobs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, JobSlots, TrainingJob
 
 from .conftest import tiny_config
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genmodels import latent, registry
+from genmodels import registry
+from genmodels.lessons import latent
 
 
 @pytest.fixture

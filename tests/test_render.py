@@ -2,8 +2,8 @@
 
 import torch
 
-from genmodels.jobs import FAILED, QUEUED, STOPPED, JobView
-from genmodels.metrics import smooth
+from genmodels.metrics.curves import smooth
+from genmodels.serving.jobs import FAILED, QUEUED, STOPPED, JobView
 from genmodels.ui.render import fold_rows, job_status_line
 
 

@@ -277,7 +277,8 @@ def test_chromium_path_prefers_chromium_then_debian_then_playwrights_newest(tmp_
     assert browser.chromium_path() is None  # a wrong $CHROMIUM is not replaced by another browser
 
 
-def test_a_lesson_without_its_data_says_what_to_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("page", ["autoencoders", "denoising", "vae_explorer", "gan_studio"])
+def test_a_lesson_without_its_data_says_what_to_run(tmp_path, monkeypatch, page):
     from tests.conftest import app_on
 
     monkeypatch.chdir(tmp_path)
@@ -285,8 +286,8 @@ def test_a_lesson_without_its_data_says_what_to_run(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("GENLAB_DATA", raising=False)
     monkeypatch.delenv("LANGUAGE", raising=False)
-    page = app_on("pages/autoencoders.py")
-    shown = " ".join(block.value for block in page.info)
+    app = app_on(f"pages/{page}.py")
+    shown = " ".join(block.value for block in app.info)
     assert "sudo apt-get install dataset-fashion-mnist" in shown
     assert str(how_to_get("fashion-mnist")) in shown
 

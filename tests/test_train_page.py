@@ -133,9 +133,10 @@ def test_train_more_continues_the_kept_model_and_extends_its_history():
 def test_a_failed_run_reusing_a_name_does_not_offer_the_older_model():
     import torch
 
-    from genmodels import jobs, registry
+    from genmodels import registry
+    from genmodels.configs import TrainConfig
     from genmodels.data import sprites
-    from genmodels.training import TrainConfig
+    from genmodels.serving import jobs
 
     app = open_train_page()
     train_tiny_vae(app, name="mine")

@@ -5,9 +5,11 @@ import threading
 import pytest
 import torch
 
-from genmodels import registry, training
+from genmodels import registry
+from genmodels.configs import TrainConfig
 from genmodels.errors import TrainingDiverged
-from genmodels.training import EpochEnd, Finished, Snapshot, Started, Step, TrainConfig
+from genmodels.training import loop
+from genmodels.training.loop import EpochEnd, Finished, Snapshot, Started, Step
 
 from .conftest import tiny_config
 
@@ -17,7 +19,7 @@ def run(family, dataset, **train_overrides):
     model = registry.build_model(spec, tiny_config(family, dataset), seed=0)
     config = TrainConfig(**{"epochs": 2, "batch_size": 64, "lr": 3e-3, "log_every": 4, "snapshot_every": 4,
                             "device": "cpu", **train_overrides})
-    return list(training.train(spec, model, dataset, config)), model
+    return list(loop.train(spec, model, dataset, config)), model
 
 
 @pytest.mark.parametrize("family", ["ae", "sparse_ae", "dae", "vae"])
@@ -90,7 +92,7 @@ def test_stop_event_ends_the_run_within_a_step(sprites_small):
     stop = threading.Event()
     config = TrainConfig(epochs=50, batch_size=16, log_every=1, device="cpu")
     seen = []
-    for event in training.train(spec, model, sprites_small, config, stop=stop):
+    for event in loop.train(spec, model, sprites_small, config, stop=stop):
         seen.append(event)
         if isinstance(event, Step) and event.step == 3:
             stop.set()
@@ -103,7 +105,7 @@ def test_a_diverging_run_raises_with_advice(sprites_small):
     with torch.no_grad():
         model.decoder[0][0].weight.fill_(float("nan"))  # a broken model: every output NaN
     with pytest.raises(TrainingDiverged, match="learning rate"):
-        list(training.train(spec, model, sprites_small, TrainConfig(epochs=1, log_every=2, device="cpu")))
+        list(loop.train(spec, model, sprites_small, TrainConfig(epochs=1, log_every=2, device="cpu")))
 
 
 def test_train_config_is_validated():
@@ -118,8 +120,8 @@ def test_continuing_keeps_the_optimizer_and_counts_on(sprites_small):
     model = registry.build_model(spec, tiny_config("vae", sprites_small))
     config = TrainConfig(epochs=1, batch_size=64, log_every=4, device="cpu")
     optimizers = spec.optimizers(model, config, torch.device("cpu"))
-    first = list(training.train(spec, model, sprites_small, config, optimizers=optimizers))[-1]
-    more = list(training.train(spec, model, sprites_small, config, optimizers=optimizers, start_step=first.step))
+    first = list(loop.train(spec, model, sprites_small, config, optimizers=optimizers))[-1]
+    more = list(loop.train(spec, model, sprites_small, config, optimizers=optimizers, start_step=first.step))
     assert more[-1].step == 2 * first.step
     assert optimizers["model"].state  # Adam's moments carried over
 
@@ -135,7 +137,7 @@ def test_a_stopped_run_skips_evaluating_the_partial_epoch(sprites_small):
     model = registry.build_model(spec, tiny_config("vae", sprites_small))
     stop = threading.Event()
     events = []
-    for event in training.train(spec, model, sprites_small, TrainConfig(epochs=5, batch_size=16, log_every=1,
+    for event in loop.train(spec, model, sprites_small, TrainConfig(epochs=5, batch_size=16, log_every=1,
                                                                         device="cpu"), stop=stop):
         events.append(event)
         if isinstance(event, Step) and event.step == 2:
@@ -152,7 +154,7 @@ def test_a_slow_consumer_does_not_lower_the_reported_speed(sprites_small):
     spec = registry.family("vae")
     model = registry.build_model(spec, tiny_config("vae", sprites_small))
     config = TrainConfig(epochs=2, batch_size=32, log_every=2, device="cpu")
-    for event in training.train(spec, model, sprites_small, config):
+    for event in loop.train(spec, model, sprites_small, config):
         if isinstance(event, Finished):
             break
         time.sleep(pause)

@@ -7,9 +7,12 @@ import dataclasses
 import pytest
 import torch
 
-from genmodels import checkpoints, registry, training
+from genmodels import checkpoints, registry
+from genmodels.configs import TrainConfig
 from genmodels.errors import ConfigError
-from genmodels.training import Finished, TrainConfig
+from genmodels.training import loop
+from genmodels.training.accel import uses_channels_last
+from genmodels.training.loop import Finished
 
 from .conftest import tiny_config
 
@@ -19,7 +22,7 @@ def train(family, dataset, compile_mode, **overrides):
     model = registry.build_model(spec, tiny_config(family, dataset), seed=0)
     config = TrainConfig(**{"epochs": 1, "batch_size": 100, "lr": 1e-3, "log_every": 2, "snapshot_every": 0,
                             "device": "cpu", **overrides})
-    events = list(training.train(spec, model, dataset, config, compile_mode=compile_mode))
+    events = list(loop.train(spec, model, dataset, config, compile_mode=compile_mode))
     return events[-1], model
 
 
@@ -105,62 +108,21 @@ def test_an_unknown_compile_mode_is_refused_with_the_valid_ones(sprites_small):
 def test_eager_runs_report_no_compile_time_and_stay_in_the_default_layout(sprites_small):
     finished, model = train("dcgan", sprites_small, "none", max_steps=2)
     assert finished.compile_seconds == 0 and finished.compile_error == ""
-    assert not training.uses_channels_last(model, torch.device("cpu"))  # channels_last is for CUDA
+    assert not uses_channels_last(model, torch.device("cpu"))  # channels_last is for CUDA
     assert all(p.is_contiguous() for p in model.parameters())
 
 
 def test_a_run_abandoned_mid_way_still_leaves_the_model_eager(sprites_small, dynamo_only):
     spec = registry.family("vae")
     model = registry.build_model(spec, tiny_config("vae", sprites_small), seed=0)
-    events = training.train(spec, model, sprites_small, TrainConfig(epochs=1, batch_size=64, log_every=1,
+    events = loop.train(spec, model, sprites_small, TrainConfig(epochs=1, batch_size=64, log_every=1,
                                                                      device="cpu"), compile_mode="default")
     for event in events:
-        if isinstance(event, training.Step):
+        if isinstance(event, loop.Step):
             assert not parts_are_eager(model)  # compiled while it runs
             break
     events.close()  # the consumer walks away (a page closed, a job stopped)
     assert parts_are_eager(model)
-
-
-def test_fused_adam_takes_the_same_steps_as_torch_adam():
-    """training.FusedAdam calls torch's fused kernel directly; its updates must be torch.optim.Adam's,
-    through a learning-rate change (the 2-D lab changes rates mid-run) and a step where one
-    parameter has no gradient (which takes the parent's step)."""
-    torch.manual_seed(0)
-    ours, theirs = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
-    theirs.load_state_dict(ours.state_dict())
-    ours_opt = training.adam(ours.parameters(), 1e-2, torch.device("cpu"), betas=(0.5, 0.999))
-    theirs_opt = torch.optim.Adam(theirs.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True)
-    assert isinstance(ours_opt, training.FusedAdam)
-    x = torch.randn(32, 6)
-    for step in range(8):
-        if step == 4:
-            for opt in (ours_opt, theirs_opt):
-                opt.param_groups[0]["lr"] = 3e-3
-        for model, opt in ((ours, ours_opt), (theirs, theirs_opt)):
-            opt.zero_grad(set_to_none=True)
-            model(x).pow(2).mean().backward()
-            if step == 6:
-                model.bias.grad = None
-            opt.step()
-        for mine, reference in zip(ours.parameters(), theirs.parameters()):
-            assert torch.equal(mine, reference), f"step {step}"
-    assert ours_opt.state_dict()["state"][0]["step"] == theirs_opt.state_dict()["state"][0]["step"] == 8
-
-
-def test_fused_adam_leaves_a_step_with_infinite_gradients_to_the_gradient_scaler():
-    """torch.amp.GradScaler hands a fused optimizer its scale and an inf flag; the step must skip."""
-    torch.manual_seed(0)
-    model = torch.nn.Linear(6, 3)
-    optimizer = training.adam(model.parameters(), 1e-2, torch.device("cpu"))
-    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
-    for step in range(3):
-        optimizer.zero_grad(set_to_none=True)
-        loss = model(torch.randn(4, 6)).sum() * (float("inf") if step == 2 else 1.0)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-    assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
 def test_logged_and_epoch_losses_are_the_means_of_the_steps_they_cover(sprites_small):
@@ -177,14 +139,13 @@ def test_logged_and_epoch_losses_are_the_means_of_the_steps_they_cover(sprites_s
     recording = dataclasses.replace(spec, step=recording_step)
     model = registry.build_model(recording, tiny_config("vae", sprites_small), seed=0)
     config = TrainConfig(epochs=2, batch_size=100, log_every=4, snapshot_every=0, device="cpu")
-    events = list(training.train(recording, model, sprites_small, config))
+    events = list(loop.train(recording, model, sprites_small, config))
     mean = lambda rows: {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
-    steps = [e for e in events if isinstance(e, training.Step)]
-    epochs = [e for e in events if isinstance(e, training.EpochEnd)]
+    steps = [e for e in events if isinstance(e, loop.Step)]
+    epochs = [e for e in events if isinstance(e, loop.EpochEnd)]
     # 512 images in batches of 100: 6 steps an epoch; Steps at 4, 8 (across the epoch end) and 12.
     assert [e.step for e in steps] == [4, 8, 12] and len(seen) == 12
     for event, rows in zip(steps, (seen[0:4], seen[4:8], seen[8:12])):
         assert event.terms == pytest.approx(mean(rows), rel=1e-5)
     for event, rows in zip(epochs, (seen[0:6], seen[6:12])):
         assert event.train == pytest.approx(mean(rows), rel=1e-5)
-

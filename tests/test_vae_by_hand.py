@@ -5,8 +5,11 @@ import copy
 import pytest
 import torch
 
-from genmodels import losses, registry, training, vae_by_hand
+from genmodels import losses, registry
 from genmodels.models.vae import VAE, VAEConfig
+from genmodels.training.fast import vae_by_hand
+from genmodels.training.optim import adam
+from genmodels.training.steps import StepContext, vae_step
 
 
 def autograd_reference(model: VAE, x: torch.Tensor, seed: int):
@@ -49,15 +52,15 @@ def test_training_by_hand_follows_autograd_step_for_step(sprites_small):
     model = registry.build_model(spec, config, seed=0)
     twin = copy.deepcopy(model)
     cpu = torch.device("cpu")
-    optimizer = training.adam(model.parameters(), 1e-3, cpu)
-    twin_optimizer = training.adam(twin.parameters(), 1e-3, cpu)
-    ctx = training.StepContext(device=cpu, generator=torch.Generator().manual_seed(5),
+    optimizer = adam(model.parameters(), 1e-3, cpu)
+    twin_optimizer = adam(twin.parameters(), 1e-3, cpu)
+    ctx = StepContext(device=cpu, generator=torch.Generator().manual_seed(5),
                                optimizers={"model": optimizer})
     twin_generator = torch.Generator().manual_seed(5)
     assert vae_by_hand.applies(model, cpu)
     for step in range(20):
         x = sprites_small.train_x[step * 16:(step + 1) * 16]
-        terms = training.vae_step(model, x, None, ctx)
+        terms = vae_step(model, x, None, ctx)
         twin_optimizer.zero_grad(set_to_none=True)
         out = twin(x, generator=twin_generator)
         twin_loss, _, _ = losses.negative_elbo(out.logits, x, out.mu, out.logvar, twin.config.beta)

@@ -4,7 +4,8 @@ none of the computations behind the shared caches again."""
 
 import pytest
 
-from genmodels import codes, denoising, frechet, gan_report, latent
+from genmodels.lessons import codes, denoising, gan_diagnosis, latent
+from genmodels.metrics import frechet
 from genmodels.ui.cache import warm_lesson_caches
 
 from .conftest import app_on
@@ -12,7 +13,7 @@ from .conftest import app_on
 # What only the cached functions call (the pages call none of these directly).
 COMPUTATIONS = [(denoising, "robustness"), (denoising, "reconstruction_errors"), (denoising.PCA, "fit"),
                 (codes, "activation_stats"), (latent, "encode_means"), (frechet, "real_statistics"),
-                (frechet, "sample_quality"), (gan_report, "typical_nearest_distance")]
+                (frechet, "sample_quality"), (gan_diagnosis, "typical_nearest_distance")]
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ import streamlit as st
 import torch
 from streamlit.logger import get_logger
 
-from genmodels import latent
 from genmodels.data import is_available
 from genmodels.images import grid
+from genmodels.lessons import latent
 from genmodels.runtime import release_memory
 from genmodels.ui.state import ModelChoice, shared_dataset, shipped_choices
 
@@ -46,7 +46,7 @@ def grid_picture(_model, key: str, _plane: latent.Plane, plane_key: tuple, n: in
 @st.cache_resource(max_entries=16, show_spinner="Measuring the model over noise levels (once per model)...")
 def robustness_curve(_model, key: str, dataset: str, kind: str, levels: tuple[float, ...]) -> dict[str, list[float]]:
     """Mean PSNR over 1,000 test images at each noise level, for the noisy input and the model."""
-    from genmodels.denoising import robustness
+    from genmodels.lessons.denoising import robustness
 
     clean = shared_dataset(dataset, "cpu").test_x[:1000]
     return robustness({"model": _model}, clean, kind, list(levels))
@@ -56,7 +56,7 @@ def robustness_curve(_model, key: str, dataset: str, kind: str, levels: tuple[fl
 def typical_error(_model, key: str, dataset: str) -> float:
     """The 99th percentile of the model's clean reconstruction error on 2,000 test images: an
     upload whose error is far above it looks unlike anything the model was trained on."""
-    from genmodels.denoising import reconstruction_errors
+    from genmodels.lessons.denoising import reconstruction_errors
 
     errors = reconstruction_errors(_model, shared_dataset(dataset, "cpu").test_x[:2000])
     return float(torch.quantile(errors, 0.99))
@@ -65,8 +65,8 @@ def typical_error(_model, key: str, dataset: str) -> float:
 @st.cache_resource(show_spinner="Fitting PCA baselines (once per server)...")
 def pca_curve(dataset: str, sizes: tuple[int, ...]) -> list[float]:
     """Mean test PSNR of PCA with k components, for each k in ``sizes`` (2,000 test images)."""
-    from genmodels.denoising import PCA
-    from genmodels.metrics import psnr
+    from genmodels.lessons.denoising import PCA
+    from genmodels.metrics.image_quality import psnr
 
     data = shared_dataset(dataset, "cpu")
     full = PCA.fit(data.train_x, max(sizes))  # the top-k components are the first k of the top-max
@@ -77,7 +77,7 @@ def pca_curve(dataset: str, sizes: tuple[int, ...]) -> list[float]:
 @st.cache_resource(max_entries=32, show_spinner=False)
 def reconstruction_psnr(_model, key: str, dataset: str) -> float:
     """Mean PSNR of the model's reconstructions of 2,000 clean test images."""
-    from genmodels.metrics import psnr
+    from genmodels.metrics.image_quality import psnr
 
     test = shared_dataset(dataset, "cpu").test_x[:2000]
     return psnr(latent.reconstruct(_model, test), test).mean().item()
@@ -86,7 +86,7 @@ def reconstruction_psnr(_model, key: str, dataset: str) -> float:
 @st.cache_resource(max_entries=16, show_spinner=False)
 def code_statistics(_model, key: str, dataset: str):
     """Activation statistics of the code layer over 2,000 test images."""
-    from genmodels.codes import activation_stats
+    from genmodels.lessons.codes import activation_stats
 
     return activation_stats(_model, shared_dataset(dataset, "cpu").test_x[:2000])
 
@@ -105,20 +105,21 @@ def feature_classifier(dataset: str):
     """The dataset's shipped feature classifier and the real-data statistics a sample-quality
     report compares against, or None when no classifier ships for ``dataset``. A broken file
     raises CheckpointError (the page says so)."""
-    from genmodels import frechet
+    from genmodels.metrics import frechet
+    from genmodels.models.classifier import classifier_path, load_classifier
     from genmodels.ui.state import CHECKPOINT_DIR
 
-    path = frechet.classifier_path(CHECKPOINT_DIR, dataset)
+    path = classifier_path(CHECKPOINT_DIR, dataset)
     if not path.exists():
         return None
-    loaded = frechet.load_classifier(path)
+    loaded = load_classifier(path)
     return loaded, frechet.real_statistics(loaded.model, shared_dataset(dataset, "cpu"))
 
 
 @st.cache_resource(max_entries=32, show_spinner="Scoring 5,000 samples (once per model)...")
 def sample_quality(_model, key: str, dataset: str):
     """Frechet distance, floor and class shares of a generator's samples (frechet.sample_quality)."""
-    from genmodels import frechet
+    from genmodels.metrics import frechet
 
     loaded, reference = feature_classifier(dataset)
     return frechet.sample_quality(_model, loaded.model, reference)
@@ -128,11 +129,11 @@ def sample_quality(_model, key: str, dataset: str):
 def real_image_scales(dataset: str) -> tuple[float, float]:
     """Two yardsticks from real images: the median distance from a test image to its nearest
     training image (is a sample a copy?), and the variety of 32 training images (mode collapse?)."""
-    from genmodels import gan_report
+    from genmodels.lessons import gan_diagnosis
 
     data = shared_dataset(dataset, "cpu")
-    return (gan_report.typical_nearest_distance(data.train_x, data.test_x),
-            gan_report.variety(data.train_x[:32]))
+    return (gan_diagnosis.typical_nearest_distance(data.train_x, data.test_x),
+            gan_diagnosis.variety(data.train_x[:32]))
 
 
 def warm_lesson_caches() -> list[str]:
@@ -145,8 +146,8 @@ def warm_lesson_caches() -> list[str]:
     studio ~10 s. A page that asks for a value while it is being computed here waits for it
     (cache_resource locks each key) instead of computing it again. Returns a line per value
     warmed: its name and seconds, or why it failed (one failure does not stop the others)."""
-    from genmodels.denoising import DEFAULT_NOISE, PCA_SIZES, ROBUSTNESS_LEVELS
-    from genmodels.frechet import classifier_path
+    from genmodels.lessons.denoising import DEFAULT_NOISE, PCA_SIZES, ROBUSTNESS_LEVELS
+    from genmodels.models.classifier import classifier_path
     from genmodels.ui.state import CHECKPOINT_DIR
 
     done = []

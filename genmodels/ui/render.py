@@ -10,8 +10,8 @@ import streamlit as st
 
 from genmodels.i18n import _
 from genmodels.images import rows_grid
-from genmodels.jobs import FAILED, QUEUED, RUNNING, JobView
-from genmodels.metrics import smooth
+from genmodels.metrics.curves import smooth
+from genmodels.serving.jobs import FAILED, QUEUED, RUNNING, JobView
 from genmodels.sources.fetch import how_to_get
 from genmodels.sources.local import IDX_DATASETS
 

@@ -10,7 +10,6 @@ stopped and its models are forgotten, so a class leaving hands the server's memo
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -21,11 +20,12 @@ import torch
 from genmodels.checkpoints import CheckpointInfo, LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import CheckpointError
-from genmodels.jobs import SLOTS, WATCHDOG, TrainingJob
-from genmodels.runtime import budget_threads_for_jobs, release_memory
+from genmodels.runtime import budget_threads_for_jobs, checkpoint_dir, release_memory
+from genmodels.serving.jobs import SLOTS, TrainingJob
+from genmodels.serving.watchdog import WATCHDOG
 
-# The shipped checkpoints: checkpoints/ beside app.py unless GENLAB_CHECKPOINTS says otherwise.
-CHECKPOINT_DIR = Path(os.environ.get("GENLAB_CHECKPOINTS", Path(__file__).resolve().parents[2] / "checkpoints"))
+# The shipped checkpoints (runtime.checkpoint_dir: $GENLAB_CHECKPOINTS or checkpoints/ beside app.py).
+CHECKPOINT_DIR = checkpoint_dir()
 JOB = "genlab_job"  # the session's current (or last) TrainingJob
 MODELS = "genlab_models"  # name -> SessionModel, the models this session trained or uploaded
 
@@ -141,7 +141,7 @@ def collect_finished_job() -> None:
     from dataclasses import replace
 
     from genmodels.checkpoints import make_info
-    from genmodels.jobs import FINISHED, STOPPED
+    from genmodels.serving.jobs import FINISHED, STOPPED
 
     job = current_job()
     if job is None or st.session_state.get("genlab_collected") == job.id:

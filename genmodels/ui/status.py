@@ -2,7 +2,7 @@
 
 import torch
 
-from genmodels.training import resolve_device
+from genmodels.runtime import resolve_device
 
 
 def device_label() -> str:

@@ -3,7 +3,7 @@
 
 import pytest
 
-from genmodels.app_server import CHROMIUM_ARGS, IDLE, AppServer
+from tests.support.app_server import CHROMIUM_ARGS, IDLE, AppServer
 from tests.support.browser import MISSING, chromium_path
 
 

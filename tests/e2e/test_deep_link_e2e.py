@@ -3,7 +3,7 @@ sidebar, navigation and layout), not the page file on its own."""
 
 from playwright.sync_api import expect
 
-from genmodels.app_server import IDLE, AppServer
+from tests.support.app_server import IDLE, AppServer
 
 
 def test_a_pages_own_address_on_a_fresh_server_opens_it_inside_the_app(browser, tmp_path):

@@ -1,6 +1,6 @@
 """A real server fills the lessons' shared caches in the background, from its first session on."""
 
-from genmodels.app_bench import WARM_LOG_LINE
+from benchmarks.app_bench import WARM_LOG_LINE
 
 
 def test_the_server_warms_the_lessons_caches_quietly(app_server, page):

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from genmodels import checkpoints, registry, training
+from genmodels import checkpoints, registry
+from genmodels.configs import TrainConfig
 from genmodels.data import batch_indices, is_available
-from genmodels.training import StepContext, TrainConfig
+from genmodels.training import loop
+from genmodels.training.steps import StepContext
 
 from ..conftest import tiny_config
 
@@ -83,8 +85,8 @@ def test_conv_models_train_in_channels_last_and_leave_in_the_default_layout(spri
     model = registry.build_model(spec, tiny_config("dcgan", sprites_small), seed=0)
     convs = [m.weight for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
     config = TrainConfig(epochs=1, batch_size=64, log_every=2, snapshot_every=0, device="cuda")
-    for event in training.train(spec, model, sprites_small, config):
-        if isinstance(event, training.Step) and event.step == 2:
+    for event in loop.train(spec, model, sprites_small, config):
+        if isinstance(event, loop.Step) and event.step == 2:
             assert all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
             info = checkpoints.make_info("dcgan", model, name="mid-run", dataset="sprites")
             checkpoints.save_checkpoint(tmp_path / "mid.safetensors", model, info)  # saving mid-run works
@@ -99,7 +101,7 @@ def test_compiled_training_on_the_gpu_learns_and_saves_plain_checkpoints(family,
     model = registry.build_model(spec, tiny_config(family, sprites_small), seed=0)
     keys = list(model.state_dict())
     config = TrainConfig(epochs=2, batch_size=64, log_every=4, snapshot_every=4, device="cuda")
-    events = list(training.train(spec, model, sprites_small, config, compile_mode=mode))
+    events = list(loop.train(spec, model, sprites_small, config, compile_mode=mode))
     finished = events[-1]
     assert finished.compile_error == "" and finished.compile_seconds > 0
     assert all(torch.isfinite(torch.tensor(v)) for v in finished.test.values())
@@ -113,7 +115,7 @@ def test_a_vae_learns_on_the_gpu(sprites_small):
     spec = registry.family("vae")
     model = registry.build_model(spec, tiny_config("vae", sprites_small), seed=0)
     config = TrainConfig(epochs=3, batch_size=64, lr=3e-3, log_every=4, snapshot_every=0, device="cuda")
-    epochs = [e for e in training.train(spec, model, sprites_small, config) if isinstance(e, training.EpochEnd)]
+    epochs = [e for e in loop.train(spec, model, sprites_small, config) if isinstance(e, loop.EpochEnd)]
     assert epochs[-1].test["test_loss"] < epochs[0].test["test_loss"]
 
 

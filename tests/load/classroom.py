@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from genmodels.app_server import CHROMIUM_ARGS, IDLE, AppServer
+from tests.support.app_server import CHROMIUM_ARGS, IDLE, AppServer
 from tests.support.browser import chromium_path
 
 # Thirty tabs in one browser: none of them may be throttled as a background tab.

@@ -1,6 +1,6 @@
 """A training run as a stoppable background job: a thread, a lock, a stop event.
 
-The thread drains ``training.train`` and records what it sees; anyone (a Streamlit page polling
+The thread drains ``training.loop.train`` and records what it sees; anyone (a Streamlit page polling
 every second, a test) reads a consistent copy with ``job.view()``. The job never calls the UI.
 
 A process-wide ``JobSlots`` caps how many jobs train at once (a class of thirty on one server must
@@ -10,7 +10,7 @@ threads out between that many jobs (``runtime.budget_threads_for_jobs``).
 
 A job that fails (an exception, NaN losses, out of memory) ends with a message and hands its
 memory back. A process-wide ``Watchdog`` notices owners that went away (a browser session closed
-mid-training) and lets their owner clean up: stop the job, forget the models.
+mid-training) and lets their owner clean up (watchdog.py).
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ import itertools
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-from genmodels import runtime, training
+from genmodels import runtime
+from genmodels.configs import TrainConfig
 from genmodels.data import Dataset
 from genmodels.errors import GenLabError
-from genmodels.training import EpochEnd, Finished, Snapshot, Started, Step, TrainConfig
+from genmodels.training import loop
+from genmodels.training.loop import EpochEnd, Finished, Snapshot, Started, Step
 
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 ACTIVE_STATES = (QUEUED, RUNNING)
@@ -83,83 +84,6 @@ MAX_JOB_SECONDS = runtime.env_number("GENLAB_MAX_JOB_SECONDS", 900.0, 0.0, 7 * 2
 _job_ids = itertools.count(1)
 _live_jobs: weakref.WeakSet[TrainingJob] = weakref.WeakSet()
 _exit_hook_installed = False
-
-
-@dataclass
-class _Watched:
-    alive: Callable[[], bool]
-    gone: Callable[[], None]
-    grace: float
-    missing_since: float | None = None
-
-
-class Watchdog:
-    """Notices owners (browser sessions) that have gone away, and cleans up after them.
-
-    An owner is watched with ``alive()``, which says whether it is still there, and ``gone()``,
-    which cleans up after it (stop its job, forget its models). Once ``alive()`` has said False for
-    ``grace`` seconds - a reconnect window: a browser that loses its connection for a moment comes
-    back to the same session - ``gone()`` runs once, on the watchdog's thread, and the owner is
-    forgotten. Only an explicit False counts as gone: an ``alive()`` that raises or answers
-    something else (a test's stand-in) keeps the owner. ``check()`` is one round, for tests."""
-
-    def __init__(self, interval: float = 5.0):
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._owners: dict[str, _Watched] = {}
-        self._thread: threading.Thread | None = None
-
-    def watch(self, owner: str, alive: Callable[[], bool], gone: Callable[[], None], grace: float) -> None:
-        """Watch ``owner`` (again: a later call replaces the callbacks and restarts its grace)."""
-        with self._lock:
-            self._owners[owner] = _Watched(alive, gone, grace)
-            self.interval = max(0.5, min(self.interval, grace / 4))  # notice within about grace * 1.25
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="genlab-watchdog", daemon=True)
-                self._thread.start()
-
-    def watching(self, owner: str) -> bool:
-        with self._lock:
-            return owner in self._owners
-
-    def check(self, now: float | None = None) -> list[str]:
-        """One round: ask every owner whether it is there; clean up after those gone for longer
-        than their grace. Returns the owners cleaned up in this round."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            owners = list(self._owners.items())
-        cleaned = []
-        for owner, watched in owners:
-            try:
-                present = watched.alive() is not False
-            except Exception:  # cannot tell (e.g. the server is shutting down): keep it
-                present = True
-            if present:
-                watched.missing_since = None
-                continue
-            if watched.missing_since is None:
-                watched.missing_since = now
-            if now - watched.missing_since < watched.grace:
-                continue
-            with self._lock:
-                if self._owners.get(owner) is not watched:
-                    continue  # it came back and was watched again meanwhile
-                del self._owners[owner]
-            try:
-                watched.gone()
-            except Exception:  # one owner's clean-up must not stop the watchdog for everyone
-                pass
-            cleaned.append(owner)
-        return cleaned
-
-    def _loop(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            self.check()
-
-
-# The one process-wide watchdog (the app registers each browser session with it).
-WATCHDOG = Watchdog()
 
 
 def stop_all_jobs(timeout: float = 10.0) -> None:
@@ -224,7 +148,7 @@ class TrainingJob:
         self.slots = slots or SLOTS
         # Made here rather than inside train() so that "train more" can hand them to a next job
         # and Adam keeps its moment estimates.
-        self.optimizers = optimizers or spec.optimizers(model, config, training.resolve_device(config.device))
+        self.optimizers = optimizers or spec.optimizers(model, config, runtime.resolve_device(config.device))
         self.start_step = start_step
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -315,7 +239,7 @@ class TrainingJob:
             self.slots.release(self.id)
 
     def _train(self) -> None:
-        events = training.train(self.spec, self.model, self.dataset, self.config, stop=self._stop,
+        events = loop.train(self.spec, self.model, self.dataset, self.config, stop=self._stop,
                                 optimizers=self.optimizers, start_step=self.start_step)
         for event in events:
             if isinstance(event, Finished):

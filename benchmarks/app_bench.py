@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from genmodels.app_server import CHROMIUM_ARGS, IDLE, AppServer
+from tests.support.app_server import CHROMIUM_ARGS, IDLE, AppServer
 
 TARGETS = {"first_page": 10.0, "page_switch": 1.5, "slider_to_image": 0.3}  # seconds, from issue 10
 # Seconds between a page appearing and the next click. Headless Chromium draws in software on the

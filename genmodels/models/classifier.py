@@ -1,13 +1,5 @@
-"""Sample quality for image generators: a Frechet distance on the features of a small classifier.
-
-FID (Heusel et al., 2017) embeds real and generated images with Inception-v3, fits a Gaussian to
-each set of embeddings and reports the Frechet distance between the two Gaussians
-(``metrics.frechet_distance``). Inception is a 100 MB network for 299x299 colour photos; for 28x28
-grey garments we train a small CNN on the dataset's own labels and use its penultimate features
-instead. The numbers are therefore on their own scale, not comparable with published FIDs. To give
-them one, every report carries a **floor**: the same distance between as many real *training*
-images and the test set, which is what a perfect generator would score (not 0: two finite samples
-of the same distribution still differ).
+"""The small CNN whose penultimate features the Frechet distance uses (metrics/frechet.py): its
+config, the network, its training on the dataset's labels, and its file.
 
 The classifier ships in ``checkpoints/metrics/`` (not beside the models, so model pickers never
 list it), made by ``python -m genmodels classifier``. It is loaded with the same checks as a model
@@ -33,8 +25,8 @@ from genmodels.checkpoints import DTYPE_NAMES, check_tensors, parse_header, pars
 from genmodels.configs import check_int, from_dict, to_dict
 from genmodels.data import Dataset, batch_indices
 from genmodels.errors import CheckpointError, ConfigError
-from genmodels.metrics import feature_statistics, frechet_distance
 from genmodels.models.common import init_default
+from genmodels.training.optim import adam
 
 METADATA_KEY = "genmodels_classifier"
 DEFAULT_SAMPLES = 5000  # FID is biased by the sample count: compare numbers made with the same count
@@ -99,8 +91,6 @@ def train_classifier(data: Dataset, epochs: int = 5, batch_size: int = 128, lr: 
                      width: int = 32) -> tuple[FeatureClassifier, float]:
     """Train on ``data``'s labelled training split (on its device); returns the model (in eval
     mode) and its test accuracy."""
-    from genmodels.training import adam
-
     if data.kind != "image":
         raise ConfigError(f"the feature classifier needs images; {data.name} holds points")
     config = ClassifierConfig(channels=data.channels, image_size=data.image_size, classes=len(data.class_names),
@@ -177,65 +167,3 @@ def load_classifier(path: str | Path) -> LoadedClassifier:
 def classifier_path(checkpoint_dir: str | Path, dataset: str) -> Path:
     """Where the feature classifier for ``dataset`` lives: checkpoints/metrics/DATASET-classifier.safetensors."""
     return Path(checkpoint_dir) / "metrics" / f"{dataset}-classifier.safetensors"
-
-
-# --------------------------------------------------------------------------------------------
-# The sample-quality report
-# --------------------------------------------------------------------------------------------
-
-@torch.no_grad()
-def embed(classifier: FeatureClassifier, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Images (N, C, H, W) in [0, 1], on any device -> features (N, D) on the CPU."""
-    device = next(classifier.parameters()).device
-    return torch.cat([classifier.embed(x.to(device).float()).cpu() for x in images.split(batch_size)])
-
-
-@dataclass(frozen=True)
-class RealStatistics:
-    """What a sample-quality report compares against: the test set's feature Gaussian, and the
-    floor for ``samples`` images (real training images against the test set)."""
-
-    mean: torch.Tensor  # (D,)
-    cov: torch.Tensor  # (D, D)
-    floor: float
-    samples: int
-
-
-def real_statistics(classifier: FeatureClassifier, data: Dataset, samples: int = DEFAULT_SAMPLES,
-                    seed: int = 0) -> RealStatistics:
-    mean, cov = feature_statistics(embed(classifier, data.test_x))
-    pick = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(seed))[:samples]
-    train_mean, train_cov = feature_statistics(embed(classifier, data.train_x[pick.to(data.device)]))
-    return RealStatistics(mean, cov, frechet_distance(train_mean, train_cov, mean, cov), min(samples, len(pick)))
-
-
-@dataclass(frozen=True)
-class SampleQuality:
-    frechet: float  # generated samples against the test set; lower is better
-    floor: float  # real training images against the test set: the best a generator can hope for
-    samples: int
-    class_shares: tuple[float, ...]  # the share of samples the classifier puts in each class
-
-    @property
-    def effective_classes(self) -> float:
-        """exp(entropy) of the class shares: 10 when samples spread evenly over 10 classes, 1 when
-        every sample is one class (a mode-collapse symptom)."""
-        entropy = -sum(p * math.log(p) for p in self.class_shares if p > 0)
-        return math.exp(entropy)
-
-
-@torch.no_grad()
-def sample_quality(model, classifier: FeatureClassifier, reference: RealStatistics, seed: int = 0,
-                   batch_size: int = 500) -> SampleQuality:
-    """Draw ``reference.samples`` images from a generator (anything with ``sample(n, generator=)``
-    returning [0, 1] images) and score them against the real statistics."""
-    device = next(model.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
-    images = torch.cat([model.sample(min(batch_size, reference.samples - start), generator=generator).float()
-                        for start in range(0, reference.samples, batch_size)])
-    features = embed(classifier, images)
-    mean, cov = feature_statistics(features)
-    predicted = classifier.head(features.to(next(classifier.parameters()).device)).argmax(1).cpu()
-    shares = torch.bincount(predicted, minlength=classifier.config.classes).double() / len(predicted)
-    return SampleQuality(frechet=frechet_distance(mean, cov, reference.mean, reference.cov), floor=reference.floor,
-                         samples=len(images), class_shares=tuple(shares.tolist()))

@@ -4,14 +4,15 @@ In the spirit of GAN Lab (Kahng et al., "GAN Lab: Understanding Complex Deep Gen
 using Interactive Visual Experimentation", 2018), but computed on the server. A ``GANLab`` holds
 one session's experiment: the ``gan`` family's model on 2-D points (registry.gan_default's shape,
 with the lab's widths), its two Adam optimizers (registry.gan_adams), a seeded noise generator, the
-toy dataset, a step counter and a loss history. It trains with training.py's own step functions
+toy dataset, a step counter and a loss history. It trains with training/steps.py's own step functions
 (``gan_step``, or ``discriminator_step`` / ``generator_step`` alone), so the lab shows exactly the
 two-phase update that the Train page runs.
 
 What a page draws comes back as named results: ``Canvas`` (real points, generated points from a
 fixed noise sample, the discriminator's decision surface on a grid, the generator's image of a
 noise grid, and the direction G's loss pushes each fake), ``Quality`` (mode coverage on the ring
-and the grid; point-cloud precision and recall on the moons and the spiral) and ``Diagnosis``.
+and the grid; point-cloud precision and recall on the moons and the spiral) and a ``Diagnosis``
+(gan_diagnosis.py, the one diagnosis of the GAN studio and this lab).
 
 Everything runs on the CPU in one thread: these networks have a few thousand weights, and for
 matrices this small a second thread only adds synchronisation (on a busy 2-core server, two
@@ -31,22 +32,14 @@ from dataclasses import dataclass
 
 import torch
 
-from genmodels import registry, runtime, training
-from genmodels.configs import check_choice, check_float, check_int
+from genmodels import registry, runtime
+from genmodels.configs import check_int
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import ConfigError, TrainingDiverged
-from genmodels.metrics import ModeCoverage, SupportCoverage, mode_coverage, support_coverage
-from genmodels.models.gan import GAN_LOSSES, GANConfig
-
-TOY_DATASETS = ("toy-ring", "toy-grid", "toy-moons", "toy-spiral")
-# A log ladder of learning rates (1, 2, 5 per decade), as GAN Lab offers.
-LEARNING_RATES = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2)
-BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
-WIDTH_RANGE = (2, 512)  # hidden units per layer, both players
-DEPTH_RANGE = (1, 4)  # hidden layers
-LATENT_RANGE = (1, 16)
-D_STEPS_RANGE = (1, 10)
-SEED_RANGE = (0, 1_000_000)
+from genmodels.lessons.gan_diagnosis import Diagnosis, Quality, diagnose_points
+from genmodels.lessons.gan_lab_settings import LIVE_SETTINGS, LabConfig
+from genmodels.metrics.coverage import mode_coverage, support_coverage
+from genmodels.training.steps import StepContext, discriminator_step, gan_loss_functions, gan_step, generator_step
 
 SHOWN_POINTS = 1000  # real and generated points drawn (and measured for coverage)
 SURFACE_CELLS = 60  # the decision surface is sampled on a 60 x 60 grid
@@ -56,126 +49,6 @@ MAX_HISTORY = 2000  # history rows kept; beyond that, neighbours are averaged (s
 COVERAGE_EVERY = 50  # steps between coverage measurements kept in the history
 
 
-@dataclass(frozen=True)
-class LabConfig:
-    """Everything that defines one experiment. Frozen and JSON-safe, validated on creation."""
-
-    dataset: str = "toy-ring"
-    latent_dim: int = 8
-    g_hidden: int = 64
-    g_depth: int = 2
-    d_hidden: int = 64
-    d_depth: int = 2
-    lr_g: float = 5e-3  # 16 of 16 seeds covered the ring within 3,100 steps (2e-3: 13 of 16)
-    lr_d: float = 5e-3
-    d_steps: int = 1  # discriminator updates per generator update
-    loss: str = "non_saturating"
-    batch_size: int = 256
-    seed: int = 0
-
-    def __post_init__(self):
-        check_choice("dataset", self.dataset, TOY_DATASETS)
-        check_int("latent_dim", self.latent_dim, *LATENT_RANGE)
-        check_int("g_hidden", self.g_hidden, *WIDTH_RANGE)
-        check_int("d_hidden", self.d_hidden, *WIDTH_RANGE)
-        check_int("g_depth", self.g_depth, *DEPTH_RANGE)
-        check_int("d_depth", self.d_depth, *DEPTH_RANGE)
-        check_float("lr_g", self.lr_g, LEARNING_RATES[0], LEARNING_RATES[-1])
-        check_float("lr_d", self.lr_d, LEARNING_RATES[0], LEARNING_RATES[-1])
-        check_int("d_steps", self.d_steps, *D_STEPS_RANGE)
-        check_choice("loss", self.loss, GAN_LOSSES)
-        check_choice("batch_size", self.batch_size, BATCH_SIZES)
-        check_int("seed", self.seed, *SEED_RANGE)
-
-    def model_config(self) -> GANConfig:
-        """The ``gan`` family's config for 2-D points with this lab's players."""
-        return GANConfig(arch="mlp", data="points", latent_dim=self.latent_dim, g_hidden=self.g_hidden,
-                         g_depth=self.g_depth, d_hidden=self.d_hidden, d_depth=self.d_depth, loss=self.loss,
-                         d_steps=self.d_steps)
-
-    def train_config(self) -> training.TrainConfig:
-        """What registry.gan_adams reads: G's rate as ``lr``, D's as ``lr_discriminator``."""
-        return training.TrainConfig(lr=self.lr_g, lr_discriminator=self.lr_d, batch_size=self.batch_size,
-                                    seed=self.seed, device="cpu")
-
-
-# Each setting: its label on the page, and its valid values (a range of whole numbers or a tuple).
-SETTINGS: dict[str, tuple[str, range | tuple]] = {
-    "dataset": ("Dataset", TOY_DATASETS),
-    "loss": ("Loss", GAN_LOSSES),
-    "latent_dim": ("Noise dimensions", range(LATENT_RANGE[0], LATENT_RANGE[1] + 1)),
-    "batch_size": ("Batch size", BATCH_SIZES),
-    "seed": ("Seed", range(SEED_RANGE[0], SEED_RANGE[1] + 1)),
-    "g_hidden": ("G width", range(WIDTH_RANGE[0], WIDTH_RANGE[1] + 1)),
-    "g_depth": ("G depth", range(DEPTH_RANGE[0], DEPTH_RANGE[1] + 1)),
-    "d_hidden": ("D width", range(WIDTH_RANGE[0], WIDTH_RANGE[1] + 1)),
-    "d_depth": ("D depth", range(DEPTH_RANGE[0], DEPTH_RANGE[1] + 1)),
-    "lr_g": ("G learning rate", LEARNING_RATES),
-    "lr_d": ("D learning rate", LEARNING_RATES),
-    "d_steps": ("D steps per G step", range(D_STEPS_RANGE[0], D_STEPS_RANGE[1] + 1)),
-}
-
-
-def settle(name: str, value, fallback):
-    """``value`` if it is valid for setting ``name``, else the nearest valid value (``fallback`` when
-    there is none), with a message saying what was wrong and what is used instead."""
-    label, valid = SETTINGS[name]
-    if value in valid and type(value) is type(fallback):
-        return value, None
-    if isinstance(valid, range):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            settled = min(max(round(value), valid.start), valid[-1])
-            return settled, f"{label} must be a whole number from {valid.start} to {valid[-1]}; got {value!r}, so " \
-                            f"{settled} is used."
-    elif name.startswith("lr_"):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-            settled = min(valid, key=lambda rate: abs(math.log(rate / value)))
-            return settled, f"{label} {value:g} is not on the ladder ({valid[0]:g} to {valid[-1]:g}, 1-2-5 steps); " \
-                            f"the nearest rung, {settled:g}, is used."
-    elif isinstance(valid[0], int) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        settled = min(valid, key=lambda choice: abs(choice - value))
-        return settled, f"{label} must be one of {', '.join(map(str, valid))}; got {value!r}, so {settled} is used."
-    if isinstance(valid, range):
-        wanted = f"a whole number from {valid.start} to {valid[-1]}"
-    else:
-        wanted = "one of " + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in valid)
-    return fallback, f"{label} must be {wanted}; got {value!r}, so {fallback!r} is used."
-
-
-# Settings that can change while a model trains (they only reach the optimizers and the step);
-# every other setting needs a new model.
-LIVE_SETTINGS = ("lr_g", "lr_d", "d_steps")
-
-
-@dataclass(frozen=True)
-class Preset:
-    title: str
-    config: LabConfig
-    explanation: str  # one line: what to watch for
-
-
-PRESETS: dict[str, Preset] = {
-    "balanced": Preset(
-        "Balanced (the default)", LabConfig(),
-        "Two small networks learning at the same rate: the purple points spread out along the noise grid and "
-        "cover all 8 modes of the ring, usually within 1,000 to 2,000 steps. Now and then a mode is lost for a "
-        "moment and won back: the game never quite stands still."),
-    "collapse": Preset(
-        "Mode collapse: G learns 10x faster than D", LabConfig(lr_g=1e-3, lr_d=1e-4),
-        "D learns so slowly that its verdict stays almost flat. G gathers all its points into one clump and "
-        "drags it towards whatever D likes best at the moment: the clump wanders from mode to mode and never "
-        "spreads out."),
-    "strong_d": Preset(
-        "D too strong: 5 D steps per G step, 50x the rate", LabConfig(d_steps=5, lr_d=5e-3, lr_g=1e-4),
-        "D paints purple exactly where G's points are and green everywhere else: D(x) goes to about 0.9 and "
-        "D(G(z)) to about 0.1. G, crawling at its small rate, nudges its clump and D repaints around it at once."),
-    "tiny_g": Preset(
-        "Tiny generator: 4 hidden units", LabConfig(g_hidden=4, g_depth=1),
-        "With 4 ReLU units G's output is made of a few flat pieces: it can only lay its points along a bent "
-        "line, so it reaches one or two modes and strings points across the gaps between them (the off-mode "
-        "points). D stays ahead, near D(x) = 0.8 and D(G(z)) = 0.2, but cannot show G a way out."),
-}
-DEFAULT_PRESET = "balanced"
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,36 +72,12 @@ class Canvas:
     arrows_to: torch.Tensor  # (A, 2) ...and where G's loss gradient pushes them (scaled for display)
 
 
-@dataclass(frozen=True)
-class Quality:
-    """How well the generated points match the data: ``modes`` for the ring and the grid, which
-    have modes to count; ``support`` (precision and recall) for the moons and the spiral."""
-
-    modes: ModeCoverage | None
-    support: SupportCoverage | None
-    # How spread out the fakes are, relative to the data: the norm of their per-axis standard
-    # deviations over the data's. About 1 when G matches the data; a collapsed G is far below.
-    spread: float
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    kind: str  # "too_early", "d_wins", "mode_collapse", "mode_hopping", "off_mode", "converged", "learning"
-    title: str
-    explanation: str
-
-
 def mode_radius(dataset: Dataset) -> float:
     """Near a mode: within 3 standard deviations of its centre (98.9% of a 2-D Gaussian's mass)."""
     return 3 * dataset.mode_std
 
 
 SUPPORT_RADIUS = 0.15  # "near the data" for moons and spiral: 3 x the ring's mode std, same scale
-# Below this spread (fakes' std over the data's) G has bunched into one clump: measured on the ring,
-# the collapse presets sit at 0.04 to 0.3, healthy runs and a tiny G at 0.7 to 1.0.
-COLLAPSED_SPREAD = 0.5
-
-
 def canvas_span(dataset: Dataset) -> float:
     """Half the side of the square canvas: the data's extent plus a margin, at least 3."""
     return max(3.0, math.ceil(1.25 * dataset.train_x.abs().max().item() * 2) / 2)
@@ -301,7 +150,7 @@ class GANLab:
         self.optimizers = registry.gan_adams(self.model, config.train_config(), device)
         # One generator for everything random during training: real batches and G's noise.
         self.generator = torch.Generator().manual_seed(config.seed + 1)
-        self.context = training.StepContext(device=device, generator=self.generator, optimizers=self.optimizers)
+        self.context = StepContext(device=device, generator=self.generator, optimizers=self.optimizers)
         fixed = torch.Generator().manual_seed(config.seed + 2)
         self.fixed_noise = torch.randn((SHOWN_POINTS, config.latent_dim), generator=fixed)  # (N, latent)
         self.shown_real = self.dataset.train_x[:SHOWN_POINTS]  # (N, 2); the toys are already shuffled
@@ -337,7 +186,7 @@ class GANLab:
         return self.dataset.train_x[index]
 
     def train(self, steps: int, max_seconds: float | None = None, keep_going: Callable[[], bool] | None = None) -> int:
-        """Up to ``steps`` D+G steps (``d_steps`` D updates, then one G update: training.gan_step),
+        """Up to ``steps`` D+G steps (``d_steps`` D updates, then one G update: gan_step),
         stopping early after ``max_seconds`` of wall clock or when ``keep_going()`` says no (it is
         asked before every step). Returns the steps taken. Raises TrainingDiverged (with advice) if
         a loss becomes NaN or infinite."""
@@ -346,7 +195,7 @@ class GANLab:
         with self.lock, one_thread():
             while done < steps and (keep_going is None or keep_going()):
                 step_began = time.monotonic()
-                terms = training.gan_step(self.model, self.real_batch(), None, self.context)
+                terms = gan_step(self.model, self.real_batch(), None, self.context)
                 self.d_updates += self.config.d_steps
                 self.g_updates += 1
                 done += 1
@@ -356,18 +205,18 @@ class GANLab:
         return done
 
     def step_discriminator(self) -> dict[str, float]:
-        """One update of D alone (training.discriminator_step): G does not move."""
+        """One update of D alone (discriminator_step): G does not move."""
         began = time.monotonic()
         with self.lock, one_thread():
-            terms = training.discriminator_step(self.model, self.model.to_model_space(self.real_batch()), self.context)
+            terms = discriminator_step(self.model, self.model.to_model_space(self.real_batch()), self.context)
             self.d_updates += 1
             return self._after_step(terms, began)
 
     def step_generator(self) -> dict[str, float]:
-        """One update of G alone (training.generator_step) through the current, frozen D."""
+        """One update of G alone (generator_step) through the current, frozen D."""
         began = time.monotonic()
         with self.lock, one_thread():
-            terms = training.generator_step(self.model, self.config.batch_size, self.context)
+            terms = generator_step(self.model, self.config.batch_size, self.context)
             self.g_updates += 1
             return self._after_step(terms, began)
 
@@ -468,7 +317,7 @@ class GANLab:
         """Where G's loss pushes each generated point: minus the gradient of the generator loss with
         respect to the point (through the current D), scaled for display so that the 90th-percentile
         push is 0.3 long, and capped at 0.5 (one outlier must not shrink every other arrow to a dot)."""
-        _, g_loss_fn = training.gan_loss_functions(self.model)
+        _, g_loss_fn = gan_loss_functions(self.model)
         x = self.model.to_model_space(points.detach()).requires_grad_(True)  # (A, 2)
         with torch.enable_grad(), one_thread():
             (gradient,) = torch.autograd.grad(g_loss_fn(self.model.discriminate(x)), x)  # no weight grads
@@ -497,7 +346,7 @@ class GANLab:
         the canvas's surface (see ``verdict``), or None before any D step. The trainer logs
         sigmoid(output) for both losses; for least squares this turns it back into D's output
         (logit of the mean: exact for a constant output, close for a concentrated one)."""
-        real, fake = recent(self.history, "d_real", steps), recent(self.history, "d_fake", steps)
+        real, fake = last_steps(self.history, "d_real", steps), last_steps(self.history, "d_fake", steps)
         if not real or not fake:
             return None
         means = [sum(values) / len(values) for values in (real, fake)]
@@ -506,8 +355,10 @@ class GANLab:
         return means[0], means[1]
 
     def diagnose(self, quality: Quality | None = None) -> Diagnosis:
-        """What the recent steps look like, in plain words (thresholds chosen for these toys)."""
-        return diagnose(self, quality or self.quality())
+        """What the recent steps look like, in plain words (gan_diagnosis.diagnose_points)."""
+        quality = quality or self.quality()
+        seen = set().union(*(covered for _, covered in self.coverage_log)) if self.coverage_log else set()
+        return diagnose_points(self.step, quality, self.recent_verdicts(), len(seen))
 
 
 def average_rows(rows: list[dict]) -> dict:
@@ -520,69 +371,9 @@ def average_rows(rows: list[dict]) -> dict:
     return merged
 
 
-def recent(history: list[dict], key: str, steps: int = 200) -> list[float]:
+def last_steps(history: list[dict], key: str, steps: int = 200) -> list[float]:
     """The values of ``key`` over (about) the last ``steps`` steps of the history."""
     if not history:
         return []
     last = history[-1]["step"]
     return [row[key] for row in history if row["step"] > last - steps and row.get(key) is not None]
-
-
-def diagnose(lab: GANLab, quality: Quality) -> Diagnosis:
-    """The first of these that fits (thresholds chosen on the toys, see PRESETS): too early to say,
-    D winning, G collapsed into a clump (hopping between modes or not), all modes covered, many
-    points between the modes, few modes covered, or still learning."""
-    if lab.step < 200:
-        return Diagnosis("too_early", "Just started",
-                         "Give it a few hundred steps: at first both networks are random, and D(x) and D(G(z)) "
-                         "both sit near 0.5.")
-    collapsed = quality.spread < COLLAPSED_SPREAD
-    clump = (f" G's points have bunched into a clump {quality.spread:.0%} as wide as the data."
-             if collapsed else "")
-    d_real, d_fake = lab.recent_verdicts() or (0.5, 0.5)
-    if d_real > 0.85 and d_fake < 0.15:
-        return Diagnosis("d_wins", "The discriminator is winning",
-                         f"D(x) is {d_real:.2f} and D(G(z)) is {d_fake:.2f}: D tells real from fake almost "
-                         f"perfectly, painting purple wherever G's points are.{clump} G still gets a gradient "
-                         "from the non-saturating loss, but while D stays this far ahead G learns little. Slow D "
-                         "down (lower D learning rate, fewer D steps) or speed G up.")
-    modes = quality.modes
-    if collapsed:
-        seen = set().union(*(covered for _, covered in lab.coverage_log)) if lab.coverage_log else set()
-        now = modes.modes_covered if modes is not None else 0
-        if modes is not None and len(seen) >= now + 2:
-            return Diagnosis("mode_hopping", "Mode collapse, hopping from mode to mode",
-                             f"All of G's points sit in one clump ({quality.spread:.0%} as wide as the data), and "
-                             f"over the last steps it has passed over {len(seen)} of the {modes.modes} modes: D "
-                             "learns to reject the spot where the clump is, and G drags the whole clump to "
-                             "another. Nothing in G's loss asks for variety, only for realism.")
-        return Diagnosis("mode_collapse", "Mode collapse",
-                         f"All of G's points sit in one clump, {quality.spread:.0%} as wide as the data: each "
-                         "fake may look real, but G has lost the variety of the data.")
-    if modes is not None:
-        now = modes.modes_covered
-        if now == modes.modes and modes.off_mode_fraction < 0.15:
-            return Diagnosis("converged", "All modes covered",
-                             f"Every mode has generated points nearby and only {modes.off_mode_fraction:.0%} of them "
-                             "fall between modes. D(x) and D(G(z)) near 0.5 mean D can no longer tell them apart.")
-        if modes.off_mode_fraction > 0.3:
-            return Diagnosis("off_mode", "Many points between the modes",
-                             f"{modes.off_mode_fraction:.0%} of G's points are far from every mode: G is still "
-                             "stretching its noise between the blobs. This shrinks with more steps, unless G is "
-                             "too small to cut its noise into separate pieces.")
-        if now <= modes.modes // 2 and lab.step >= 1000:
-            return Diagnosis("mode_collapse", "Some modes are missing",
-                             f"G's points cover only {now} of {modes.modes} modes. The fakes sit on real modes, so "
-                             "D has little to complain about, and nothing in G's loss asks it for the others.")
-    elif quality.support is not None:
-        support = quality.support
-        if support.precision > 0.9 and support.recall > 0.9:
-            return Diagnosis("converged", "The fakes cover the data",
-                             f"{support.precision:.0%} of the fakes lie on the data and {support.recall:.0%} of the "
-                             "real points have a fake nearby.")
-        if support.recall < 0.5 and support.precision > 0.7:
-            return Diagnosis("mode_collapse", "Part of the data is missing",
-                             f"The fakes sit on the data ({support.precision:.0%}) but reach only "
-                             f"{support.recall:.0%} of it: G has dropped whole stretches.")
-    return Diagnosis("learning", "Learning",
-                     "Neither player is far ahead. Watch the purple points follow the arrows towards the green ones.")

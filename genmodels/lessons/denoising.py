@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from genmodels.corruption import corrupt
-from genmodels.latent import reconstruct
-from genmodels.metrics import psnr, ssim
+from genmodels.lessons.latent import reconstruct
+from genmodels.metrics.image_quality import psnr, ssim
 
 DEFAULT_NOISE = "gaussian"  # the noise the Denoising lab opens on
 ROBUSTNESS_LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # not 0: a clean input's PSNR is unbounded

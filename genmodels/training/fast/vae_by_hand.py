@@ -1,5 +1,5 @@
 """The MLP VAE's training step with its backward pass written out: the CPU fast path of
-``training.vae_step``.
+``training.steps.vae_step``.
 
 Why: on the CPU the classic 784-400-20 VAE at batch 128 is small enough that autograd's
 bookkeeping (recording every operation of the forward pass, then running its engine backward and
@@ -80,7 +80,7 @@ def relu_backward(grad_output: torch.Tensor, output: torch.Tensor) -> torch.Tens
 def vae_step_by_hand(model: VAE, x: torch.Tensor, generator: torch.Generator,
                      optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
     """One Adam update of an MLP VAE (``applies(model, ...)`` must hold) on images x (B, C, H, W):
-    the same noise, loss and gradients as ``training.vae_step`` through autograd, up to float
+    the same noise, loss and gradients as ``training.steps.vae_step`` through autograd, up to float
     rounding. Returns the loss terms (scalars): loss, bce, kl."""
     encoder, decoder = linear_layers(model.encoder), linear_layers(model.decoder)
     batch, beta = x.shape[0], model.config.beta
@@ -120,3 +120,8 @@ def vae_step_by_hand(model: VAE, x: torch.Tensor, generator: torch.Generator,
         grad = linear_backward(encoder[i], encoder_inputs[i], grad, need_input_grad=i > 0)
     optimizer.step()
     return {"loss": loss, "bce": bce, "kl": kl}
+
+
+def step(model: VAE, x: torch.Tensor, y: torch.Tensor, ctx) -> dict[str, torch.Tensor]:
+    """``vae_step_by_hand`` with the signature of a family's step (``y``, the labels, unused)."""
+    return vae_step_by_hand(model, x, ctx.generator, ctx.optimizers["model"])

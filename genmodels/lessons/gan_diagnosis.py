@@ -1,5 +1,7 @@
 """What a GAN's curves and samples say, in plain words: is it memorising, has the discriminator
-won, have the samples lost their variety, are the losses oscillating?
+won, have the samples lost their variety, are the losses oscillating? One diagnosis for both GAN
+lessons: ``diagnose_images`` for the GAN studio (loss history and image samples),
+``diagnose_points`` for the 2-D GAN lab (loss history and point clouds with known modes).
 
 A GAN's losses do not go down the way an autoencoder's do: the two players push against each other,
 so a student needs the signs to read. The checks here are simple, named thresholds on the loss
@@ -13,12 +15,14 @@ from dataclasses import dataclass
 
 import torch
 
-from genmodels.metrics import smooth
+from genmodels.metrics.coverage import ModeCoverage, SupportCoverage
+from genmodels.metrics.curves import smooth
 
 # Thresholds, in one place so the page can quote them.
 RECENT_SHARE = 0.25  # the checks read the last quarter of the history
 MIN_ROWS = 8  # fewer logged steps than this: too early to say anything
 D_WINS_REAL, D_WINS_FAKE = 0.85, 0.15  # D(x) above and D(G(z)) below these: the discriminator wins
+TOO_EARLY_STEPS = 200  # the 2-D lab says nothing before this many steps
 VARIETY_RATIO = 0.5  # samples less than half as varied as real images: mode collapse
 OSCILLATION_SWINGS = 3  # this many large up-and-down swings of the smoothed G loss: oscillation
 SWING_SHARE = 0.3  # a swing counts when it spans 30% of the loss's range...
@@ -79,13 +83,14 @@ def variety(images: torch.Tensor) -> float:
     return (distances.sum() / (n * (n - 1))).item()
 
 
-def recent(history: list[dict], term: str) -> list[float]:
+def last_share(history: list[dict], term: str) -> list[float]:
+    """The values of ``term`` over the last RECENT_SHARE of the history (at least MIN_ROWS rows)."""
     rows = [row[term] for row in history if term in row]
     return rows[-max(MIN_ROWS, int(len(rows) * RECENT_SHARE)):]
 
 
 def discriminator_wins(history: list[dict]) -> Finding:
-    real, fake = recent(history, "d_real"), recent(history, "d_fake")
+    real, fake = last_share(history, "d_real"), last_share(history, "d_fake")
     name = "discriminator wins"
     if len(real) < MIN_ROWS:
         return Finding(name, False, "too early to tell", "", judged=False)
@@ -150,8 +155,98 @@ def oscillation(history: list[dict]) -> Finding:
     return Finding(name, False, evidence, "")
 
 
-def diagnose(history: list[dict], sample_variety: float | None = None,
+def diagnose_images(history: list[dict], sample_variety: float | None = None,
              real_variety: float | None = None) -> list[Finding]:
     """All three checks, in the order a student should read them."""
     return [discriminator_wins(history), mode_collapse(sample_variety, real_variety, len(history)),
             oscillation(history)]
+
+
+# --------------------------------------------------------------------------------------------
+# The 2-D GAN lab: point clouds, where modes can be counted
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Quality:
+    """How well the generated points match the data: ``modes`` for the ring and the grid, which
+    have modes to count; ``support`` (precision and recall) for the moons and the spiral."""
+
+    modes: ModeCoverage | None
+    support: SupportCoverage | None
+    # How spread out the fakes are, relative to the data: the norm of their per-axis standard
+    # deviations over the data's. About 1 when G matches the data; a collapsed G is far below.
+    spread: float
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    kind: str  # "too_early", "d_wins", "mode_collapse", "mode_hopping", "off_mode", "converged", "learning"
+    title: str
+    explanation: str
+
+
+# Below this spread (fakes' std over the data's) G has bunched into one clump: measured on the ring,
+# the collapse presets sit at 0.04 to 0.3, healthy runs and a tiny G at 0.7 to 1.0.
+COLLAPSED_SPREAD = 0.5
+
+
+def diagnose_points(step: int, quality: Quality, verdicts: tuple[float, float] | None,
+                    modes_visited: int) -> Diagnosis:
+    """The 2-D lab's diagnosis: the first of these that fits (thresholds chosen on the toys, with
+    the lab's presets): too early to say, D winning, G collapsed into a clump (hopping between
+    modes or not), all modes covered, many points between the modes, few modes covered, or still
+    learning. ``step``: steps trained; ``verdicts``: D's recent mean verdict on real and on fake
+    points (None before any D step); ``modes_visited``: modes covered at some point recently."""
+    if step < TOO_EARLY_STEPS:
+        return Diagnosis("too_early", "Just started",
+                         "Give it a few hundred steps: at first both networks are random, and D(x) and D(G(z)) "
+                         "both sit near 0.5.")
+    collapsed = quality.spread < COLLAPSED_SPREAD
+    clump = (f" G's points have bunched into a clump {quality.spread:.0%} as wide as the data."
+             if collapsed else "")
+    d_real, d_fake = verdicts or (0.5, 0.5)
+    if d_real > D_WINS_REAL and d_fake < D_WINS_FAKE:
+        return Diagnosis("d_wins", "The discriminator is winning",
+                         f"D(x) is {d_real:.2f} and D(G(z)) is {d_fake:.2f}: D tells real from fake almost "
+                         f"perfectly, painting purple wherever G's points are.{clump} G still gets a gradient "
+                         "from the non-saturating loss, but while D stays this far ahead G learns little. Slow D "
+                         "down (lower D learning rate, fewer D steps) or speed G up.")
+    modes = quality.modes
+    if collapsed:
+        now = modes.modes_covered if modes is not None else 0
+        if modes is not None and modes_visited >= now + 2:
+            return Diagnosis("mode_hopping", "Mode collapse, hopping from mode to mode",
+                             f"All of G's points sit in one clump ({quality.spread:.0%} as wide as the data), and "
+                             f"over the last steps it has passed over {modes_visited} of the {modes.modes} modes: D "
+                             "learns to reject the spot where the clump is, and G drags the whole clump to "
+                             "another. Nothing in G's loss asks for variety, only for realism.")
+        return Diagnosis("mode_collapse", "Mode collapse",
+                         f"All of G's points sit in one clump, {quality.spread:.0%} as wide as the data: each "
+                         "fake may look real, but G has lost the variety of the data.")
+    if modes is not None:
+        now = modes.modes_covered
+        if now == modes.modes and modes.off_mode_fraction < 0.15:
+            return Diagnosis("converged", "All modes covered",
+                             f"Every mode has generated points nearby and only {modes.off_mode_fraction:.0%} of them "
+                             "fall between modes. D(x) and D(G(z)) near 0.5 mean D can no longer tell them apart.")
+        if modes.off_mode_fraction > 0.3:
+            return Diagnosis("off_mode", "Many points between the modes",
+                             f"{modes.off_mode_fraction:.0%} of G's points are far from every mode: G is still "
+                             "stretching its noise between the blobs. This shrinks with more steps, unless G is "
+                             "too small to cut its noise into separate pieces.")
+        if now <= modes.modes // 2 and step >= 1000:
+            return Diagnosis("mode_collapse", "Some modes are missing",
+                             f"G's points cover only {now} of {modes.modes} modes. The fakes sit on real modes, so "
+                             "D has little to complain about, and nothing in G's loss asks it for the others.")
+    elif quality.support is not None:
+        support = quality.support
+        if support.precision > 0.9 and support.recall > 0.9:
+            return Diagnosis("converged", "The fakes cover the data",
+                             f"{support.precision:.0%} of the fakes lie on the data and {support.recall:.0%} of the "
+                             "real points have a fake nearby.")
+        if support.recall < 0.5 and support.precision > 0.7:
+            return Diagnosis("mode_collapse", "Part of the data is missing",
+                             f"The fakes sit on the data ({support.precision:.0%}) but reach only "
+                             f"{support.recall:.0%} of it: G has dropped whole stretches.")
+    return Diagnosis("learning", "Learning",
+                     "Neither player is far ahead. Watch the purple points follow the arrows towards the green ones.")
