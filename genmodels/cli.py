@@ -292,7 +292,7 @@ def cmd_eval(args) -> int:
 def sample_quality_metrics(model, dataset, seed: int) -> dict[str, float]:
     """A generator's Frechet distance and its floor, when the dataset has a feature classifier."""
     from genmodels.metrics import frechet
-    from genmodels.models.classifier import classifier_path, load_classifier
+    from genmodels.metrics.frechet import classifier_path, load_classifier
     from genmodels.runtime import checkpoint_dir
 
     path = classifier_path(checkpoint_dir(), dataset.name)
@@ -306,18 +306,30 @@ def sample_quality_metrics(model, dataset, seed: int) -> dict[str, float]:
 
 
 def cmd_classifier(args) -> int:
+    """The feature classifier trains like every family (registry "classifier", the same loop) and is
+    saved as a checkpoint in checkpoints/metrics/, where the model pickers do not look."""
+    from genmodels import checkpoints, registry
+    from genmodels.configs import TrainConfig
     from genmodels.data import load_dataset
     from genmodels.metrics import frechet
-    from genmodels.models.classifier import LoadedClassifier, classifier_path, save_classifier, train_classifier
     from genmodels.runtime import checkpoint_dir, resolve_device
+    from genmodels.training import loop
 
     device = resolve_device(args.device)
     dataset = load_dataset(args.dataset, device)
+    spec = registry.family("classifier")
+    model = registry.build_model(spec, registry.model_config(spec, dataset, width=args.width), seed=args.seed)
+    config = TrainConfig(epochs=args.epochs, batch_size=128, lr=1e-3, seed=args.seed, device=args.device,
+                         snapshot_every=0)
     started = time.monotonic()
-    model, accuracy = train_classifier(dataset, epochs=args.epochs, seed=args.seed, width=args.width)
-    out = args.out or classifier_path(checkpoint_dir(), dataset.name)
-    save_classifier(out, LoadedClassifier(model, dataset.name, dataset.class_names, accuracy))
-    floor = frechet.real_statistics(model, dataset, seed=args.seed).floor
+    result = loop.fit(spec, model, dataset, config)
+    accuracy = result.finished.test["test_accuracy"]
+    out = args.out or frechet.classifier_path(checkpoint_dir(), dataset.name)
+    history = [{"step": e.step, **e.terms} for e in result.events if isinstance(e, loop.Step)]
+    checkpoints.save_checkpoint(out, model, checkpoints.make_info(
+        "classifier", model, name=f"{dataset.name}-classifier", train_config=config, dataset=dataset.name,
+        metrics=result.finished.test, history=history))
+    floor = frechet.real_statistics(model.eval(), dataset, seed=args.seed).floor
     print(json.dumps({"dataset": dataset.name, "test_accuracy": accuracy, "frechet_floor": floor,
                       "seconds": round(time.monotonic() - started, 1), "out": str(out)}))
     return 0

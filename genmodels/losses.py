@@ -90,3 +90,9 @@ def discriminator_loss_least_squares(real_logits: torch.Tensor, fake_logits: tor
 def generator_loss_least_squares(fake_logits: torch.Tensor) -> torch.Tensor:
     """Least-squares GAN generator loss with c=1: L_G = 1/2 E[(D(G(z)) - 1)^2]."""
     return 0.5 * (fake_logits - 1).pow(2).mean()
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of class logits (B, K) against labels (B,): -log softmax(logits)[label],
+    averaged over the batch (nats per image). Trains the Frechet distance's feature classifier."""
+    return F.cross_entropy(logits, labels)

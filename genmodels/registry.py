@@ -18,6 +18,7 @@ from genmodels.configs import TrainConfig
 from genmodels.data import Dataset
 from genmodels.errors import ConfigError
 from genmodels.models.autoencoder import Autoencoder, AutoencoderConfig
+from genmodels.models.classifier import ClassifierConfig, FeatureClassifier
 from genmodels.models.gan import GAN, GANConfig
 from genmodels.models.vae import VAE, VAEConfig
 from genmodels.training.optim import adam
@@ -26,6 +27,10 @@ from genmodels.training.steps import (
     autoencoder_snapshot,
     autoencoder_snapshot_inputs,
     autoencoder_step,
+    classifier_evaluate,
+    classifier_snapshot,
+    classifier_snapshot_inputs,
+    classifier_step,
     gan_evaluate,
     gan_snapshot,
     gan_snapshot_inputs,
@@ -66,6 +71,7 @@ class FamilySpec:
     snapshot_inputs: Callable
     snapshot: Callable
     verbs: tuple[str, ...]  # which of encode / decode / reconstruct / sample the model offers
+    listed: bool = True  # offered on the pages (the Frechet feature classifier is not)
 
     @property
     def default_train(self) -> TrainConfig:
@@ -141,7 +147,21 @@ FAMILIES: dict[str, FamilySpec] = {
         default_config=lambda d: GANConfig(arch="conv", latent_dim=64, g_hidden=64, d_hidden=64, **image_shape(d)),
         **GAN_FUNCTIONS,
     ),
+    "classifier": FamilySpec(
+        name="classifier", title="Feature classifier",
+        description="the small CNN whose features the Frechet distance compares (not a generator)",
+        model_class=FeatureClassifier, config_class=ClassifierConfig, data_kinds=("image",), optimizers=single_adam,
+        default_config=lambda d: ClassifierConfig(classes=len(d.class_names), **image_shape(d)),
+        step=classifier_step, evaluate=classifier_evaluate,
+        snapshot_inputs=classifier_snapshot_inputs, snapshot=classifier_snapshot,
+        verbs=(), listed=False,
+    ),
 }
+
+
+def listed_families() -> dict[str, FamilySpec]:
+    """The families the pages offer (every one but the Frechet feature classifier)."""
+    return {name: spec for name, spec in FAMILIES.items() if spec.listed}
 
 
 def family(name: str) -> FamilySpec:
@@ -237,6 +257,7 @@ TRAIN_PRESETS = {
                                                       snapshot_every=50)),
     "dcgan": Preset("dcgan", "fashion-mnist", {"latent_dim": 64, "hidden": 32},
                     TrainConfig(epochs=1, batch_size=128, lr=2e-4, snapshot_every=50)),
+    "classifier": Preset("classifier", "fashion-mnist", {}, TrainConfig(epochs=5, batch_size=128, lr=1e-3)),
 }
 
 

@@ -10,7 +10,7 @@ from genmodels.configs import LEARNING_RATES, TrainConfig
 from genmodels.data import DATASETS, is_available
 from genmodels.errors import GenLabError, ImageRejected
 from genmodels.images import MIN_IMAGES, dataset_from_zip, grid
-from genmodels.registry import FAMILIES, presets_for
+from genmodels.registry import listed_families, presets_for
 from genmodels.runtime import resolve_device
 from genmodels.serving.jobs import continue_job, start_job
 from genmodels.ui.render import job_status_line, loss_figure, show_snapshot
@@ -24,6 +24,7 @@ from genmodels.ui.state import (
     shared_dataset,
 )
 
+FAMILIES = listed_families()  # every family but the Frechet feature classifier
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 FORMULAS = {
     "ae": (r"\mathcal{L} = \mathrm{BCE}(\hat x, x)", losses.bce_per_image),

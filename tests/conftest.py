@@ -29,6 +29,8 @@ def tiny_config(family: str, dataset):
     spec = registry.family(family)
     if family in ("gan", "dcgan"):
         overrides = {"latent_dim": 8, "hidden": 16}
+    elif family == "classifier":
+        overrides = {"width": 4}
     elif spec.config_class.__name__ == "AutoencoderConfig":
         arch = spec.default_config(dataset).arch
         overrides = {"latent_dim": 8, "hidden": (8, 16) if arch == "conv" else (32,)}

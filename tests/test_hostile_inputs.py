@@ -19,7 +19,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from genmodels import images
-from genmodels.registry import FAMILIES
+from genmodels.registry import listed_families
 
 from .conftest import app_on, garment_png
 from .test_checkpoints import bad_files, saved
@@ -370,7 +370,7 @@ def test_every_numeric_setting_at_its_bounds_and_beyond(page, shown):
         in_bounds(app, widgets)
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", list(listed_families()))
 def test_training_settings_at_their_bounds_start_or_explain_and_beyond_them_are_clamped(family):
     app = app_on("pages/train.py", train_family=family)
     dataset = next(o for o in app.selectbox(key=f"train_dataset_{family}").options if o.startswith("sprites")

@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
+from genmodels.checkpoints import LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset
-from genmodels.models.classifier import DEFAULT_SAMPLES, FeatureClassifier
+from genmodels.errors import CheckpointError
+from genmodels.models.classifier import FeatureClassifier
+
+DEFAULT_SAMPLES = 5000  # FID is biased by the sample count: compare numbers made with the same count
 
 
 def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,6 +60,23 @@ def frechet_distance(mean_a: torch.Tensor, cov_a: torch.Tensor, mean_b: torch.Te
     cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
     distance = (mean_a - mean_b).pow(2).sum() + torch.trace(cov_a) + torch.trace(cov_b) - 2 * cross
     return max(0.0, distance.item())
+
+
+# --------------------------------------------------------------------------------------------
+# The feature classifier's file
+# --------------------------------------------------------------------------------------------
+
+def classifier_path(checkpoint_dir: str | Path, dataset: str) -> Path:
+    """Where the feature classifier for ``dataset`` lives: checkpoints/metrics/DATASET-classifier.safetensors."""
+    return Path(checkpoint_dir) / "metrics" / f"{dataset}-classifier.safetensors"
+
+
+def load_classifier(path: str | Path) -> LoadedCheckpoint:
+    """A feature classifier's checkpoint (checked like every checkpoint), refusing any other family."""
+    loaded = load_checkpoint(path)
+    if loaded.info.family != "classifier":
+        raise CheckpointError(f"{Path(path).name}: it holds a {loaded.info.family} model, not a feature classifier")
+    return loaded
 
 
 # --------------------------------------------------------------------------------------------

@@ -213,3 +213,36 @@ def gan_snapshot(model, z, ctx: StepContext) -> dict:
     if model.config.data == "points":
         return {"rows": ("generated",), "points": samples}
     return {"rows": ("samples from fixed noise",), "images": samples.unsqueeze(0)}
+
+
+# --------------------------------------------------------------------------------------------
+# The feature classifier (the Frechet distance's embedding): plain supervised training.
+# --------------------------------------------------------------------------------------------
+
+def classifier_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
+    with ctx.autocast():
+        loss = losses.classification_loss(model(x).float(), y)
+    optimizer = ctx.optimizers["model"]
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {"loss": loss.detach()}
+
+
+@torch.no_grad()
+def classifier_evaluate(model, data: Dataset, seed: int, batch_size: int = 1000) -> dict[str, float]:
+    """Test-split cross-entropy (nats per image) and accuracy (share of images classified right)."""
+    loss, correct = 0.0, 0
+    for x, y in zip(data.test_x.split(batch_size), data.test_y.split(batch_size)):
+        logits = model(x).float()
+        loss += losses.classification_loss(logits, y).item() * len(x)
+        correct += (logits.argmax(1) == y).sum().item()
+    return {"test_loss": loss / len(data.test_x), "test_accuracy": correct / len(data.test_x)}
+
+
+def classifier_snapshot_inputs(model, data: Dataset, count: int, seed: int):
+    return data.test_x[:count]
+
+
+def classifier_snapshot(model, inputs, ctx: StepContext) -> dict:
+    return {"rows": ("test images",), "images": inputs.unsqueeze(0).float().cpu()}

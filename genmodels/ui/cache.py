@@ -106,7 +106,7 @@ def feature_classifier(dataset: str):
     report compares against, or None when no classifier ships for ``dataset``. A broken file
     raises CheckpointError (the page says so)."""
     from genmodels.metrics import frechet
-    from genmodels.models.classifier import classifier_path, load_classifier
+    from genmodels.metrics.frechet import classifier_path, load_classifier
     from genmodels.ui.state import CHECKPOINT_DIR
 
     path = classifier_path(CHECKPOINT_DIR, dataset)
@@ -147,7 +147,7 @@ def warm_lesson_caches() -> list[str]:
     (cache_resource locks each key) instead of computing it again. Returns a line per value
     warmed: its name and seconds, or why it failed (one failure does not stop the others)."""
     from genmodels.lessons.denoising import DEFAULT_NOISE, PCA_SIZES, ROBUSTNESS_LEVELS
-    from genmodels.models.classifier import classifier_path
+    from genmodels.metrics.frechet import classifier_path
     from genmodels.ui.state import CHECKPOINT_DIR
 
     done = []

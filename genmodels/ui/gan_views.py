@@ -19,7 +19,7 @@ from genmodels.lessons import gan_lab_settings as lab_settings
 from genmodels.lessons.gan_diagnosis import Quality
 from genmodels.lessons.gan_lab import GANLab
 from genmodels.lessons.gan_lab_settings import SETTINGS
-from genmodels.models.classifier import classifier_path
+from genmodels.metrics.frechet import classifier_path
 from genmodels.models.gan import GAN_LOSSES
 from genmodels.training.steps import discriminator_step, gan_step, generator_step
 from genmodels.ui.cache import model_key, real_image_scales, sample_quality

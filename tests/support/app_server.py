@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]  # the folder holding app.py
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding app.py
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 # Present once the page's script has finished running (Streamlit marks its root element).
