@@ -118,20 +118,19 @@ def download_with_torchvision(name: str) -> None:
 
 
 def how_to_get(name: str) -> LazyText:
-    """What to run by hand when ``name`` is missing and could not be fetched: one short block,
-    readable in a terminal and as Markdown (the indented commands are a code block)."""
+    """What to run by hand when ``name`` is missing: one short block, readable in a terminal and as
+    Markdown (the indented commands are a code block). It says no more about why than it knows: the
+    setup step says why before it (no answer from the mirror, apt-get failed or not allowed)."""
     _class, package, title = IDX_DATASETS[name]
     files = ", ".join(f"`{stem}.gz`" for stem in IDX_FILES.values())
     folder = project_data_dir() / name
     if package:
-        return L_("{title} is not on this machine, and it could not be fetched here (offline, and no "
-                  "apt-get without a password). Install it with\n\n"
+        return L_("{title} is not on this machine. Install it with\n\n"
                   "    sudo apt-get install {package}\n\n"
                   "or, when online, `python -m genmodels fetch {name}` downloads it; or copy its four IDX "
                   "files ({files}) into `{folder}/`; the app finds them at the next page load.",
                   title=L_(title), package=package, name=name, files=files, folder=folder)
-    return L_("{title} is not on this machine, and it could not be downloaded here (offline). When "
-              "online, run\n\n"
+    return L_("{title} is not on this machine. When online, run\n\n"
               "    python -m genmodels fetch {name}\n\n"
               "or copy its four IDX files ({files}) into `{folder}/`; the app finds them at the next page load.",
               title=L_(title), name=name, files=files, folder=folder)
