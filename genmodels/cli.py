@@ -126,7 +126,7 @@ def build_parser() -> ArgumentParser:
     bench.add_argument("--app", action="store_true",
                        help="instead: the app's responsiveness in headless Chromium (first page, page switch, "
                             "slider to image, chart refresh, server memory)")
-    bench.add_argument("--chromium", default="/usr/bin/chromium", help="--app: the Chromium binary")
+    bench.add_argument("--chromium", help="--app: the Chromium binary (default: $CHROMIUM, Debian's, Playwright's)")
     bench.add_argument("--worker", help=argparse.SUPPRESS)  # one side of one case, in a fresh process
     return parser
 
