@@ -1,6 +1,8 @@
 # Two commands: `make run` starts the app, `make test` runs the whole suite.
 # Each creates (or reuses) a virtualenv OUTSIDE the clone, keyed by a hash of the requirement
 # files, so a fresh clone (CI) reuses the several-GB torch install instead of downloading it again.
+# Then scripts/setup.py fetches what the machine lacks (Fashion-MNIST; for the tests also a
+# Chromium and CJK fonts), or says in one block what to run; when all is there it only looks.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,9 +28,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 run: venv
+	@$(PY) scripts/setup.py --for run
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
 test: venv
+	@$(PY) scripts/setup.py --for test
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.app_server import CHROMIUM_ARGS, IDLE, AppServer
+from tests.support.browser import chromium_path
 
 TARGETS = {"first_page": 10.0, "page_switch": 1.5, "slider_to_image": 0.3}  # seconds, from issue 10
 # Seconds between a page appearing and the next click. Headless Chromium draws in software on the
@@ -77,7 +78,7 @@ def summary(values: list[float]) -> dict:
             "max": round(max(values), 3), "n": len(values)}
 
 
-def run_app_bench(chromium: str = "/usr/bin/chromium", quick: bool = False) -> Iterator[dict]:
+def run_app_bench(chromium: str | None = None, quick: bool = False) -> Iterator[dict]:
     """Yield one result dict per measurement (``what``, a figure, and ``target`` where the issue
     sets one). Starts and stops its own server; needs Playwright and Chromium."""
     from playwright.sync_api import expect, sync_playwright
@@ -85,7 +86,7 @@ def run_app_bench(chromium: str = "/usr/bin/chromium", quick: bool = False) -> I
     repeats = 3 if quick else 10
     log = Path(tempfile.mkdtemp(prefix="genlab-app-bench-")) / "streamlit.log"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium or chromium_path()), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         server = AppServer(log)
         try:

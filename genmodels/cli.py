@@ -1,6 +1,7 @@
 """``python -m genmodels``: list datasets, train, inspect and evaluate checkpoints, benchmark.
 
     python -m genmodels datasets
+    python -m genmodels fetch [NAME ...]   (download, or install Debian's package; else say how)
     python -m genmodels train FAMILY [--arch mlp|conv] [--dataset NAME] [--epochs N] [--max-steps N]
            [--batch-size N] [--lr X] [--latent-dim N] [--hidden N[,N...]] [--seed N]
            [--device auto|cpu|cuda] [--out FILE.safetensors] [family-specific options]
@@ -45,14 +46,28 @@ def widths(text: str) -> tuple[int, ...]:
             from None
 
 
+def idx_dataset_name(text: str) -> str:
+    from genmodels.sources.local import IDX_DATASETS
+
+    if text not in IDX_DATASETS:
+        raise argparse.ArgumentTypeError(_("{name} is not a dataset with files; valid: {valid}", name=repr(text),
+                                           valid=", ".join(IDX_DATASETS)))
+    return text
+
+
 def build_parser() -> ArgumentParser:
     from genmodels.data import DATASETS
     from genmodels.registry import FAMILIES
+    from genmodels.sources.local import IDX_DATASETS
 
     parser = ArgumentParser(prog="python -m genmodels", description=_("The Generative Models Lab's command line."))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     commands.add_parser("datasets", help=_("list datasets and whether each is available offline"))
+    fetch = commands.add_parser("fetch", help=_("get image datasets onto this machine (as `make run` does), or say "
+                                                "what to run by hand"))
+    fetch.add_argument("names", nargs="*", type=idx_dataset_name, metavar="NAME",
+                       help=_("default fashion-mnist; any of {names}", names=", ".join(IDX_DATASETS)))
 
     train = commands.add_parser("train", help=_("train a model and save it as a .safetensors checkpoint"))
     train.add_argument("family", choices=list(FAMILIES))
@@ -118,7 +133,7 @@ def build_parser() -> ArgumentParser:
     bench.add_argument("--app", action="store_true",
                        help=_("instead: the app's responsiveness in headless Chromium (first page, page switch, "
                               "slider to image, chart refresh, server memory)"))
-    bench.add_argument("--chromium", default="/usr/bin/chromium", help=_("--app: the Chromium binary"))
+    bench.add_argument("--chromium", help=_("--app: the Chromium binary (default: $CHROMIUM, Debian's, Playwright's)"))
     bench.add_argument("--worker", help=argparse.SUPPRESS)  # one side of one case, in a fresh process
     return parser
 
@@ -129,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_process()
     try:
-        commands = {"datasets": cmd_datasets, "train": cmd_train, "info": cmd_info, "eval": cmd_eval,
-                    "denoise-report": cmd_denoise_report, "bench": cmd_bench, "classifier": cmd_classifier}
+        commands = {"datasets": cmd_datasets, "fetch": cmd_fetch, "train": cmd_train, "info": cmd_info,
+                    "eval": cmd_eval, "denoise-report": cmd_denoise_report, "bench": cmd_bench,
+                    "classifier": cmd_classifier}
         return commands[args.command](args)
     except GenLabError as error:
         print(_("error: {reason}", reason=error), file=sys.stderr)
@@ -149,6 +165,20 @@ def cmd_datasets(args) -> int:
                   _("not on disk: downloaded through torchvision on first use"))
         print(f"{name:14} {info.kind:7} {info.description}\n{'':23}{status}")
     return 0
+
+
+def cmd_fetch(args) -> int:
+    """The setup step's data part (scripts/setup.py calls the same function): 0 when every named
+    dataset is on this machine afterwards, else 1 after the commands to run by hand."""
+    from genmodels.sources.fetch import fetch_dataset
+
+    missing = 0
+    for name in args.names or ["fashion-mnist"]:
+        folder = fetch_dataset(name, lambda text: print(text, flush=True))
+        if folder:
+            print(f"{name}: {folder}")
+        missing += folder is None
+    return 1 if missing else 0
 
 
 class ProgressBar:

@@ -3,7 +3,8 @@
 Images are float32 (N, C, H, W) in [0, 1]; points are float32 (N, 2). Every dataset has a train and
 a test split with integer labels and class names.
 
-Where image datasets come from, first hit wins:
+Where image datasets come from, first hit wins (``genmodels.sources``, which imports no torch, so
+the setup step of ``make run`` asks the same question in milliseconds):
 1. ``$GENLAB_DATA``, then ``./data``, then genlab's download cache, each holding the four IDX files
    (``train-images-idx3-ubyte[.gz]`` ...) in ``<dir>/<name>/`` or torchvision's ``<dir>/<Class>/raw/``;
 2. for fashion-mnist, Debian's package ``dataset-fashion-mnist`` (/usr/share/datasets/fashion-mnist);
@@ -30,6 +31,8 @@ import torch
 
 from genmodels.errors import DatasetUnavailable
 from genmodels.i18n import L_
+from genmodels.sources.fetch import download_with_torchvision
+from genmodels.sources.local import IDX_FILES, cache_root, downloads_dir, find_idx_dir, locate, search_dirs
 
 # Class names people read: lazy texts, shown in the reader's language (a str, English, to code and JSON).
 FASHION_CLASSES = (L_("T-shirt/top"), L_("Trouser"), L_("Pullover"), L_("Dress"), L_("Coat"),
@@ -37,13 +40,6 @@ FASHION_CLASSES = (L_("T-shirt/top"), L_("Trouser"), L_("Pullover"), L_("Dress")
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 KMNIST_CLASSES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
 SPRITE_CLASSES = (L_("square"), L_("ellipse"), L_("triangle"), L_("cross"), L_("ring"))
-DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-IDX_FILES = {
-    "train_x": "train-images-idx3-ubyte",
-    "train_y": "train-labels-idx1-ubyte",
-    "test_x": "t10k-images-idx3-ubyte",
-    "test_y": "t10k-labels-idx1-ubyte",
-}
 
 
 @dataclass(frozen=True)
@@ -107,35 +103,6 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def find_idx_dir(folder: Path) -> dict[str, Path] | None:
-    """The four IDX files in ``folder`` (plain or .gz), or None if any is missing."""
-    found = {}
-    for key, stem in IDX_FILES.items():
-        for candidate in (folder / stem, folder / f"{stem}.gz"):
-            if candidate.is_file():
-                found[key] = candidate
-                break
-        else:
-            return None
-    return found
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("GENLAB_CACHE", Path.home() / ".cache" / "genlab"))
-
-
-def search_dirs(name: str, torchvision_class: str) -> list[Path]:
-    """Folders that may hold ``name``'s IDX files, in the order they are tried."""
-    bases = [Path(p) for p in (os.environ.get("GENLAB_DATA"), "data") if p]
-    bases.append(cache_root() / "downloads")
-    dirs = []
-    for base in bases:
-        dirs += [base / name, base / torchvision_class / "raw"]
-    if name == "fashion-mnist":
-        dirs.append(DEBIAN_FASHION_DIR)
-    return dirs
-
-
 def load_idx_dataset(files: dict[str, Path]) -> dict[str, np.ndarray]:
     """Decode the four IDX files, through a .npz cache keyed by their paths, sizes and mtimes."""
     key = hashlib.sha256(
@@ -164,26 +131,13 @@ def load_idx_dataset(files: dict[str, Path]) -> dict[str, np.ndarray]:
     return arrays
 
 
-def download_with_torchvision(name: str, torchvision_class: str) -> None:
-    """Fetch the IDX files into the cache with torchvision (which shows its own progress bar)."""
-    if os.environ.get("GENLAB_OFFLINE") == "1":
-        raise OSError("GENLAB_OFFLINE=1")
-    import torchvision.datasets  # slow import; only needed here
-
-    root = cache_root() / "downloads"
-    dataset_class = getattr(torchvision.datasets, torchvision_class)
-    for train in (True, False):
-        dataset_class(str(root), train=train, download=True)
-
-
 def idx_image_dataset(name: str, torchvision_class: str, class_names: tuple[str, ...]) -> Dataset:
-    for folder in search_dirs(name, torchvision_class):
-        files = find_idx_dir(folder)
-        if files:
-            break
+    found = locate(name, torchvision_class)
+    if found:
+        folder, files = found
     else:
         try:
-            download_with_torchvision(name, torchvision_class)
+            download_with_torchvision(name)
         except Exception as error:  # torchvision raises many kinds (URLError, RuntimeError, ...)
             places = ", ".join(str(d) for d in search_dirs(name, torchvision_class)[:2])
             raise DatasetUnavailable(L_(
@@ -191,7 +145,7 @@ def idx_image_dataset(name: str, torchvision_class: str, class_names: tuple[str,
                 "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
                 "t10k-labels-idx1-ubyte.gz) in one of: {places}, or set GENLAB_DATA to a folder that holds them, or "
                 "connect to the internet.", name=name, error=error, places=places)) from None
-        folder = cache_root() / "downloads" / torchvision_class / "raw"
+        folder = downloads_dir() / torchvision_class / "raw"
         files = find_idx_dir(folder)
         if not files:
             raise DatasetUnavailable(L_("torchvision downloaded {name}, but no IDX files are in {folder}", name=name,
@@ -370,10 +324,8 @@ def where_available(name: str) -> str | None:
     info = dataset_info(name)
     if info.torchvision_class is None:
         return "generated on the fly"
-    for folder in search_dirs(name, info.torchvision_class):
-        if find_idx_dir(folder):
-            return str(folder)
-    return None
+    found = locate(name, info.torchvision_class)
+    return str(found[0]) if found else None
 
 
 def is_available(name: str) -> bool:

@@ -9,6 +9,7 @@ from genmodels import losses
 from genmodels.configs import TrainConfig
 from genmodels.data import is_available
 from genmodels.errors import GenLabError
+from genmodels.i18n import _
 from genmodels.images import grid, rows_grid
 from genmodels.lessons.codes import ALWAYS_ON_ABOVE, DEAD_BELOW, decoder_features
 from genmodels.lessons.denoising import PCA_SIZES
@@ -16,7 +17,7 @@ from genmodels.lessons.latent import reconstruct
 from genmodels.metrics.image_quality import psnr
 from genmodels.serving.jobs import start_job
 from genmodels.ui.cache import code_statistics, model_key, pca_curve, reconstruction_psnr
-from genmodels.ui.render import job_status_line
+from genmodels.ui.render import dataset_missing, job_status_line
 from genmodels.ui.state import (
     begin_job,
     current_job,
@@ -37,8 +38,7 @@ st.write("An autoencoder squeezes each image through a small code and rebuilds i
          "pixels it cannot copy: it has to find the structure that clothes share. A sparse autoencoder adds a "
          "different pressure: most of its code units should be silent for any one image.")
 if not is_available(DATASET):
-    st.error("This lesson needs Fashion-MNIST: apt-get install dataset-fashion-mnist, or see the README's "
-             "Data section.")
+    dataset_missing(DATASET, _("This lesson shows Fashion-MNIST's test images."))
     st.stop()
 test_x = shared_dataset(DATASET, "cpu").test_x
 

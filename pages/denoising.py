@@ -9,9 +9,11 @@ import streamlit as st
 from genmodels import corruption
 from genmodels.data import is_available
 from genmodels.errors import ImageRejected
+from genmodels.i18n import _
 from genmodels.images import grid, prepare_image, rows_grid
 from genmodels.lessons.denoising import DEFAULT_NOISE, ROBUSTNESS_LEVELS, denoise, reconstruction_errors
 from genmodels.ui.cache import model_key, robustness_curve, typical_error
+from genmodels.ui.render import dataset_missing
 from genmodels.ui.state import model_choices, pick_model, run_through_the_app, shared_dataset
 
 NOISES = {"gaussian": "Gaussian noise (sigma)", "salt_pepper": "salt and pepper (fraction of pixels)",
@@ -81,7 +83,8 @@ if is_available(dataset):
                          margin={"l": 10, "r": 10, "t": 30, "b": 10}, uirevision="robustness")
     st.plotly_chart(figure, key="dn_robustness")
 else:
-    st.info(f"The test images of {dataset or 'this model'} are not available here; upload your own below.")
+    dataset_missing(dataset, _("Without its test images there is no robustness curve; upload your own images "
+                               "below."))
 
 st.subheader("Denoise your own images")
 invert = st.radio("Invert colours", ["auto", "always", "never"], horizontal=True, key="dn_invert",

@@ -9,11 +9,12 @@ import torch
 from genmodels import losses
 from genmodels.data import is_available
 from genmodels.errors import ImageRejected
+from genmodels.i18n import _
 from genmodels.images import grid, prepare_image, strip
 from genmodels.lessons import latent
 from genmodels.models.vae import VAE
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
-from genmodels.ui.render import code_map_picture, latent_scatter, png_data_url
+from genmodels.ui.render import code_map_picture, dataset_missing, latent_scatter, png_data_url
 from genmodels.ui.state import model_choices, pick_model, run_through_the_app, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
@@ -135,7 +136,7 @@ def explore() -> None:
             st.caption(f"{MAP_POINTS:,} encoded test images (posterior means), coloured by class. "
                        "Click anywhere to decode that point.")
         else:
-            st.info(f"The test set of {info.dataset or 'this model'} is not available here, so there is no map.")
+            dataset_missing(info.dataset, _("Without its test set there is no map of the latent space."))
 
 
 explore()
@@ -187,7 +188,7 @@ with st.expander("How it works: the ELBO, the reparameterisation trick and the K
     twins = [c for c in model_choices(("ae",)) if c.model.config.latent_dim == 2 and c.info.dataset == info.dataset]
     if twins and has_test_set and dims == 2:
         twin = twins[0]
-        twin_codes, _, _ = encoded_test_set(twin.model, model_key(twin), info.dataset)
+        twin_codes, _labels, _names = encoded_test_set(twin.model, model_key(twin), info.dataset)
         twin_span = float(twin_codes[:MAP_POINTS].abs().max().ceil())
         st.markdown(f"**Side by side**: this VAE and the plain autoencoder *{twin.label}*, same test images "
                     "(coloured by class as in the map above), each on its own code plane, then each plane decoded "

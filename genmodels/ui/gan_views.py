@@ -12,6 +12,7 @@ from genmodels import losses
 from genmodels.configs import LEARNING_RATES
 from genmodels.data import DATASETS, is_available
 from genmodels.errors import CheckpointError
+from genmodels.i18n import _
 from genmodels.images import grid, rows_grid, strip
 from genmodels.lessons import gan_diagnosis, latent
 from genmodels.lessons import gan_lab_settings as lab_settings
@@ -22,7 +23,7 @@ from genmodels.metrics.frechet import classifier_path
 from genmodels.models.gan import GAN_LOSSES
 from genmodels.training.steps import discriminator_step, gan_step, generator_step
 from genmodels.ui.cache import model_key, real_image_scales, sample_quality
-from genmodels.ui.render import gan_lab_canvas, gan_lab_curves
+from genmodels.ui.render import dataset_missing, gan_lab_canvas, gan_lab_curves
 from genmodels.ui.state import CHECKPOINT_DIR, ModelChoice, shared_dataset
 
 TIMELINE = "gan_timeline"  # the timeline slider's value (1-based)
@@ -212,12 +213,11 @@ def generator_tabs(choice: ModelChoice) -> None:
 
     with copy_tab:
         if not is_available(info.dataset):
-            st.info(f"The training set ({info.dataset or 'unknown'}) is not on this server, so there is nothing to "
-                    "compare with.")
+            dataset_missing(info.dataset, _("Without its training set there is nothing to compare the samples with."))
         else:
             st.write("A generator could score well by copying its training images. Each sample below sits above "
                      "its nearest training image (by pixel distance).")
-            typical, _ = real_image_scales(info.dataset)
+            typical, _variety = real_image_scales(info.dataset)
             train_x = shared_dataset(info.dataset, "cpu").train_x
             queries = latent.generated(model, 8, int(seed))
             nearest = gan_diagnosis.nearest_training_images(queries, train_x)
@@ -281,7 +281,7 @@ def timeline_index(count: int, run: int) -> int:
 
 
 def show_findings(view) -> None:
-    _, real_variety = real_image_scales(view.dataset) if is_available(view.dataset) else (None, None)
+    _typical, real_variety = real_image_scales(view.dataset) if is_available(view.dataset) else (None, None)
     latest = view.snapshots[-1].images[0] if view.snapshots else None
     sample_variety = gan_diagnosis.variety(latest) if latest is not None else None
     findings = gan_diagnosis.diagnose_images(view.history, sample_variety, real_variety)

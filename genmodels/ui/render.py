@@ -8,15 +8,30 @@ import io
 import plotly.graph_objects as go
 import streamlit as st
 
+from genmodels.i18n import _
 from genmodels.images import rows_grid
 from genmodels.metrics.curves import smooth
 from genmodels.serving.jobs import FAILED, QUEUED, RUNNING, JobView
+from genmodels.sources.fetch import how_to_get
+from genmodels.sources.local import IDX_DATASETS
 
 # Loss terms, in the order and with the names a student reads them.
 TERM_NAMES = {
     "loss": "total loss", "bce": "reconstruction (BCE)", "kl": "KL to the prior", "sparsity": "sparsity penalty",
     "d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))",
 }
+
+
+def dataset_missing(name: str | None, consequence: str = "") -> None:
+    """Say on the page that ``name``'s files are not on this server and what to run to get them
+    (the setup step's own advice); ``consequence``, translated by the caller, says what the page
+    cannot show without them. A name outside the known datasets (a checkpoint's own, maybe from
+    someone else's file) is not repeated."""
+    if name in IDX_DATASETS:
+        advice = str(how_to_get(name))
+    else:
+        advice = _("This model's data set is not on this server.")
+    st.info(f"{consequence}\n\n{advice}" if consequence else advice)
 
 
 def loss_figure(view: JobView, only: tuple[str, ...] = (), y_title: str = "") -> go.Figure:

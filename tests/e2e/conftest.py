@@ -1,14 +1,10 @@
-"""End-to-end fixtures: the real app under `streamlit run` on a free loopback port, and Debian's
-Chromium driven by Playwright."""
-
-import os
-from pathlib import Path
+"""End-to-end fixtures: the real app under `streamlit run` on a free loopback port, and Chromium
+($CHROMIUM, Debian's or Playwright's: tests.support.browser) driven by Playwright."""
 
 import pytest
 
 from tests.support.app_server import CHROMIUM_ARGS, IDLE, AppServer
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+from tests.support.browser import MISSING, chromium_path
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +33,11 @@ def app_url(app_server):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+    chromium = chromium_path()
+    if chromium is None:
+        pytest.fail(MISSING)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

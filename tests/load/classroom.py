@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import concurrent.futures
 import json
-import os
 import re
 import sys
 import tempfile
@@ -32,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tests.support.app_server import CHROMIUM_ARGS, IDLE, AppServer
+from tests.support.browser import chromium_path
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Thirty tabs in one browser: none of them may be throttled as a background tab.
 BROWSER_ARGS = [*CHROMIUM_ARGS, "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
                 "--disable-backgrounding-occluded-windows"]
@@ -312,7 +311,7 @@ async def run_class(config: ClassConfig, server: AppServer) -> ClassReport:
                          job_cap=config.job_cap)
     began = time.monotonic()
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         sessions: list[Session] = []
         try:
             # Warm-up: one student does a little of everything once, so that the baseline holds

@@ -1,19 +1,19 @@
 """A small class inside `make test`: 4 browser sessions on one real server with a job cap of 1.
 Bigger classes: ``python -m tests.load.classroom --sessions 30 --trainers 10`` (BENCHMARKS.md)."""
 
-from pathlib import Path
-
 import pytest
 
-from .classroom import CHROMIUM, ClassConfig, run
+from tests.support.browser import MISSING, chromium_path
+
+from .classroom import ClassConfig, run
 
 CONFIG = ClassConfig(sessions=4, trainers=2, job_cap=1, epochs=5, moves=6, ttl=5, timeout=300)
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+    if chromium_path() is None:
+        pytest.fail(MISSING)
     report = run(CONFIG, tmp_path_factory.mktemp("classroom"))
     print(report.to_json())  # the figures, for `pytest -s`
     return report
