@@ -3,6 +3,7 @@ the coverage, D only leaves G's points alone, Run trains and pauses itself, sett
 start a new model, and bad values in session state come back as plain messages."""
 
 import json
+import time
 
 import torch
 from streamlit.testing.v1 import AppTest
@@ -62,7 +63,9 @@ def test_a_few_steps_move_the_points_and_draw_the_curves():
     assert lab(app).step == 3 and lab(app).g_updates == 3
     assert trace(chart(app, "gan_lab"), "generated G(z)") != before
     curves = chart(app, "gan_lab_curves")
-    assert {"D loss", "G loss", "D(x)", "D(G(z))"} <= {t.get("name") for t in curves["data"]}
+    names = {t.get("name") for t in curves["data"]}
+    for term in ("D loss", "G loss", "D(x)", "D(G(z))"):  # raw and smoothed, each named for the legend
+        assert {f"{term} (raw)", f"{term} (smoothed)"} <= names, names
     assert "D(x), real" in metrics(app) and "Modes covered" in metrics(app)
     assert any("Step 3 (3 D updates, 3 G updates)" in c.value for c in app.caption)
 
@@ -84,17 +87,26 @@ def test_d_only_repaints_ds_verdict_and_leaves_gs_points_alone():
     assert trace(moved, "D's verdict") == trace(after, "D's verdict")
 
 
-def test_run_trains_until_paused():
+def wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the runner did not get there in time"
+        time.sleep(0.05)
+
+
+def test_run_trains_in_the_background_until_paused():
     app = app_on(PAGE)
-    app.button(key="gl_run").click().run()  # sets running, reruns the app, and the live part trains
+    app.button(key="gl_run").click().run()  # starts the runner's thread; the page only draws its frames
     assert not app.exception
-    assert app.session_state["gl_running"] is True
-    assert lab(app).step > 0
-    assert app.button(key="gl_step").disabled
+    runner = app.session_state["gl_runner"]
+    assert runner.running and app.button(key="gl_step").disabled
+    wait_for(lambda: lab(app).step > 0)
     app.button(key="gl_pause").click().run()
-    assert app.session_state["gl_running"] is False
-    assert any("Paused at step" in i.value for i in app.info)
+    assert not runner.running
     paused_at = lab(app).step
+    assert any(f"Paused at step {paused_at:,}." in i.value for i in app.info)  # the step it stopped at...
+    assert any(c.value.startswith(f"Step {paused_at:,} (") for c in app.caption)  # ...is the step drawn
+    time.sleep(1.0)
     app.run()
     assert lab(app).step == paused_at
     app.button(key="gl_reset").click().run()
@@ -102,10 +114,16 @@ def test_run_trains_until_paused():
 
 
 def test_a_run_pauses_itself_after_its_share_of_training():
-    app = app_on(PAGE, gl_lab=GANLab(LabConfig()), gl_running=True, gl_run_started=-1000.0)
+    from genmodels.lessons.gan_lab_runner import LabRunner
+
+    lab_ = GANLab(LabConfig())
+    runner = LabRunner(lab_, tick_seconds=0.05, max_run_seconds=0.3)
+    runner.start(5)
+    wait_for(lambda: not runner.running)
+    app = app_on(PAGE, gl_lab=lab_, gl_runner=runner)
     assert not app.exception
-    assert app.session_state["gl_running"] is False
-    assert any("Paused by itself after 90 s of training" in i.value for i in app.info)
+    assert app.button(key="gl_run")  # Run again, not Pause
+    assert any(f"Paused by itself after 0.3 s of training, at step {lab_.step:,}" in i.value for i in app.info)
 
 
 def test_out_of_range_settings_in_session_state_are_reported_and_replaced():
