@@ -97,7 +97,7 @@ def start_run() -> None:
 
 def pause_run() -> None:
     step = st.session_state[RUNNER].pause()  # returns once the step in progress is done
-    st.session_state[NOTICE] = ("info", _("Paused at step {step:,}.", step=step))
+    st.session_state[NOTICE] = ("info", _("Paused at step {step}.", step=f"{step:,}"))
 
 
 def reset_lab() -> None:
@@ -124,8 +124,8 @@ reset_column.button(_("Reset"), key="gl_reset", width="stretch", help=_("a fresh
                     on_click=reset_lab)
 runner.speed = speed_column.select_slider(
     _("Steps per frame"), SPEEDS, value=SPEEDS[-1], key="gl_speed",
-    help=_("while running; at most {seconds:g} s of training per frame, a frame every {tick:g} s or so",
-           seconds=TRAIN_SECONDS_PER_FRAME, tick=TICK_SECONDS))
+    help=_("while running; at most {seconds} s of training per frame, a frame every {tick} s or so",
+           seconds=f"{TRAIN_SECONDS_PER_FRAME:g}", tick=f"{TICK_SECONDS:g}"))
 st.pills(_("Layers"), GAN_LAB_LAYERS, selection_mode="multi", default=list(GAN_LAB_LAYERS), key="gl_layers",
          format_func=_)
 try:

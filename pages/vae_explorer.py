@@ -14,7 +14,7 @@ from genmodels.lessons import latent, vae_maps
 from genmodels.models.vae import VAE
 from genmodels.ui import vae_views
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
-from genmodels.ui.render import dataset_missing, png_data_url
+from genmodels.ui.render import dataset_missing, literal, png_data_url
 from genmodels.ui.state import model_choices, pick_model, run_through_the_app, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
@@ -41,9 +41,9 @@ has_test_set = is_available(info.dataset)
 if has_test_set:
     codes, test_labels, class_names = encoded_test_set(model, key, info.dataset)
     start = vae_maps.start_index(model, codes)  # a test image whose code decodes to a clear picture
-st.caption(_("{name}: {arch} VAE with a {dims}-D latent space, trained on {dataset}", name=info.name,
+st.caption(_("{name}: {arch} VAE with a {dims}-D latent space, trained on {dataset}", name=literal(info.name),
              arch=info.model_config.arch.upper(), dims=dims, dataset=info.dataset or _("unknown data"))
-           + (_("; test negative ELBO {loss:.1f} nats", loss=info.metrics["test_loss"])
+           + (_("; test negative ELBO {loss} nats", loss=f'{info.metrics["test_loss"]:.1f}')
               if "test_loss" in info.metrics else ""))
 
 # --- which plane of the latent space we look at ---
@@ -56,9 +56,9 @@ if dims == 2:
 else:
     if collapsed:
         st.info(_("{count} of the {dims} dimensions are collapsed (posterior collapse): their posterior mean varies "
-                  "across the test images by less than {limit:g} (variance), so the KL term has pulled them onto "
+                  "across the test images by less than {limit} (variance), so the KL term has pulled them onto "
                   "the prior and the decoder ignores them. Dimensions: {listed}.", count=len(collapsed), dims=dims,
-                  limit=vae_maps.ACTIVE_VARIANCE, listed=", ".join(map(str, collapsed))))
+                  limit=f"{vae_maps.ACTIVE_VARIANCE:g}", listed=", ".join(map(str, collapsed))))
     mode = st.radio(_("This VAE has {dims} latent dimensions: look at", dims=dims), ["axes", "random"],
                     format_func=lambda m: _("two of its dimensions") if m == "axes" else _("a random plane"),
                     horizontal=True, key="vae_plane_mode")
@@ -135,7 +135,7 @@ def explore() -> None:
             plus.button(f"+ {NUDGE}", key=f"{slider}_plus", on_click=nudge, args=(axis, NUDGE), width="stretch")
         decoded = latent.decode(model, plane.point(z1, z2)[None])
         st.image(png_data_url(grid(decoded, padding=0, scale=10)),
-                 caption=_("decoded from (z1, z2) = ({z1:.2f}, {z2:.2f})", z1=z1, z2=z2))
+                 caption=_("decoded from (z1, z2) = ({z1}, {z2})", z1=f"{z1:.2f}", z2=f"{z2:.2f}"))
         if shown_dims is not None:
             st.caption(_("z1 is dimension {u} of the code, z2 dimension {v}.", u=shown_dims[0], v=shown_dims[1]))
     with map_column:
@@ -145,8 +145,8 @@ def explore() -> None:
             st.plotly_chart(vae_views.latent_scatter(plane.project(codes[shown]), test_labels[shown], class_names,
                                                      (z1, z2), SPAN, mine),
                             key="vae_scatter", on_select=on_map_click, selection_mode="points")
-            st.caption(_("{count:,} encoded test images (posterior means), coloured by class. Click anywhere to "
-                         "decode that point.", count=MAP_POINTS))
+            st.caption(_("{count} encoded test images (posterior means), coloured by class. Click anywhere to "
+                         "decode that point.", count=f"{MAP_POINTS:,}"))
         else:
             dataset_missing(info.dataset, _("Without its test set there is no map of the latent space."))
 
@@ -162,7 +162,7 @@ spacing = spacing_column.radio(_("Spacing"), ["even", "quantile"], horizontal=Tr
                                help=_("quantile: points at the Gaussian prior's quantiles, as in the classic Keras "
                                       "plot"))
 st.image(grid_picture(model, key, plane, plane_key, n, span, spacing),
-         caption=_("top-left: ({low:g}, {high:g}); bottom-right: ({high:g}, {low:g})", low=-span, high=span)
+         caption=_("top-left: ({low}, {high}); bottom-right: ({high}, {low})", low=f"{-span:g}", high=f"{span:g}")
          if spacing == "even" else _("Gaussian-quantile spacing: denser near the origin"))
 
 st.subheader(_("Interpolate between two images"))

@@ -97,13 +97,15 @@ def discriminator_wins(history: list[dict]) -> Finding:
         return Finding(name, False, L_("too early to tell"), "", judged=False)
     d_real, d_fake = sum(real) / len(real), sum(fake) / len(fake)
     if d_real > D_WINS_REAL and d_fake < D_WINS_FAKE:
-        return Finding(name, True, L_("recently D(x) = {real:.2f} and D(G(z)) = {fake:.2f}", real=d_real, fake=d_fake),
+        return Finding(name, True, L_("recently D(x) = {real} and D(G(z)) = {fake}", real=f"{d_real:.2f}",
+                                      fake=f"{d_fake:.2f}"),
                        L_("D tells real from fake almost perfectly, so its verdict no longer tells G which way to "
                           "improve. Slow D down (a lower D learning rate, fewer D steps) or give G more capacity."))
     if d_fake > 0.25:
-        return Finding(name, False, L_("recently D(x) = {real:.2f} and D(G(z)) = {fake:.2f}: neither player dominates",
-                                       real=d_real, fake=d_fake), "")
-    return Finding(name, False, L_("recently D(x) = {real:.2f} and D(G(z)) = {fake:.2f}", real=d_real, fake=d_fake),
+        return Finding(name, False, L_("recently D(x) = {real} and D(G(z)) = {fake}: neither player dominates",
+                                       real=f"{d_real:.2f}", fake=f"{d_fake:.2f}"), "")
+    return Finding(name, False, L_("recently D(x) = {real} and D(G(z)) = {fake}", real=f"{d_real:.2f}",
+                                   fake=f"{d_fake:.2f}"),
                    "")
 
 
@@ -117,7 +119,7 @@ def mode_collapse(sample_variety: float | None, real_variety: float | None, logg
     if logged_rows < MIN_ROWS:
         return Finding(name, False, L_("too early to tell"), "", judged=False)
     ratio = sample_variety / real_variety
-    evidence = L_("samples from different noise differ {ratio:.0%} as much as real images do", ratio=ratio)
+    evidence = L_("samples from different noise differ {ratio} as much as real images do", ratio=f"{ratio:.0%}")
     if ratio < VARIETY_RATIO:
         return Finding(name, True, evidence,
                        L_("G has found a few outputs that fool D and makes them whatever the noise: the samples look "
@@ -208,38 +210,41 @@ def diagnose_points(step: int, quality: Quality, verdicts: tuple[float, float] |
     collapsed = quality.spread < COLLAPSED_SPREAD
     d_real, d_fake = verdicts or (0.5, 0.5)
     if d_real > D_WINS_REAL and d_fake < D_WINS_FAKE:
-        clump = (L_("G's points have bunched into a clump {spread:.0%} as wide as the data.", spread=quality.spread)
+        clump = (L_("G's points have bunched into a clump {spread} as wide as the data.",
+                    spread=f"{quality.spread:.0%}")
                  if collapsed else "")
         return Diagnosis("d_wins", L_("The discriminator is winning"),
-                         L_("D(x) is {real:.2f} and D(G(z)) is {fake:.2f}: D tells real from fake almost perfectly, "
+                         L_("D(x) is {real} and D(G(z)) is {fake}: D tells real from fake almost perfectly, "
                             "painting purple wherever G's points are. {clump} G still gets a gradient from the "
                             "non-saturating loss, but while D stays this far ahead G learns little. Slow D down (lower "
-                            "D learning rate, fewer D steps) or speed G up.", real=d_real, fake=d_fake, clump=clump))
+                            "D learning rate, fewer D steps) or speed G up.", real=f"{d_real:.2f}",
+                            fake=f"{d_fake:.2f}", clump=clump))
     modes = quality.modes
     if collapsed:
         now = modes.modes_covered if modes is not None else 0
         if modes is not None and modes_visited >= now + 2:
             return Diagnosis("mode_hopping", L_("Mode collapse, hopping from mode to mode"),
-                             L_("All of G's points sit in one clump ({spread:.0%} as wide as the data), and over the "
+                             L_("All of G's points sit in one clump ({spread} as wide as the data), and over the "
                                 "last steps it has passed over {visited} of the {modes} modes: D learns to reject the "
                                 "spot where the clump is, and G drags the whole clump to another. Nothing in G's loss "
-                                "asks for variety, only for realism.", spread=quality.spread, visited=modes_visited,
+                                "asks for variety, only for realism.", spread=f"{quality.spread:.0%}",
+                                visited=modes_visited,
                                 modes=modes.modes))
         return Diagnosis("mode_collapse", L_("Mode collapse"),
-                         L_("All of G's points sit in one clump, {spread:.0%} as wide as the data: each fake may look "
-                            "real, but G has lost the variety of the data.", spread=quality.spread))
+                         L_("All of G's points sit in one clump, {spread} as wide as the data: each fake may look "
+                            "real, but G has lost the variety of the data.", spread=f"{quality.spread:.0%}"))
     if modes is not None:
         now = modes.modes_covered
         if now == modes.modes and modes.off_mode_fraction < 0.15:
             return Diagnosis("converged", L_("All modes covered"),
-                             L_("Every mode has generated points nearby and only {off:.0%} of them fall between "
+                             L_("Every mode has generated points nearby and only {off} of them fall between "
                                 "modes. D(x) and D(G(z)) near 0.5 mean D can no longer tell them apart.",
-                                off=modes.off_mode_fraction))
+                                off=f"{modes.off_mode_fraction:.0%}"))
         if modes.off_mode_fraction > 0.3:
             return Diagnosis("off_mode", L_("Many points between the modes"),
-                             L_("{off:.0%} of G's points are far from every mode: G is still stretching its noise "
+                             L_("{off} of G's points are far from every mode: G is still stretching its noise "
                                 "between the blobs. This shrinks with more steps, unless G is too small to cut its "
-                                "noise into separate pieces.", off=modes.off_mode_fraction))
+                                "noise into separate pieces.", off=f"{modes.off_mode_fraction:.0%}"))
         if now <= modes.modes // 2 and step >= 1000:
             return Diagnosis("mode_collapse", L_("Some modes are missing"),
                              L_("G's points cover only {covered} of {modes} modes. The fakes sit on real modes, so D "
@@ -249,12 +254,14 @@ def diagnose_points(step: int, quality: Quality, verdicts: tuple[float, float] |
         support = quality.support
         if support.precision > 0.9 and support.recall > 0.9:
             return Diagnosis("converged", L_("The fakes cover the data"),
-                             L_("{precision:.0%} of the fakes lie on the data and {recall:.0%} of the real points "
-                                "have a fake nearby.", precision=support.precision, recall=support.recall))
+                             L_("{precision} of the fakes lie on the data and {recall} of the real points "
+                                "have a fake nearby.", precision=f"{support.precision:.0%}",
+                                recall=f"{support.recall:.0%}"))
         if support.recall < 0.5 and support.precision > 0.7:
             return Diagnosis("mode_collapse", L_("Part of the data is missing"),
-                             L_("The fakes sit on the data ({precision:.0%}) but reach only {recall:.0%} of it: G has "
-                                "dropped whole stretches.", precision=support.precision, recall=support.recall))
+                             L_("The fakes sit on the data ({precision}) but reach only {recall} of it: G has "
+                                "dropped whole stretches.", precision=f"{support.precision:.0%}",
+                                recall=f"{support.recall:.0%}"))
     return Diagnosis("learning", L_("Learning"),
                      L_("Neither player is far ahead. Watch the purple points follow the arrows towards the green "
                         "ones."))

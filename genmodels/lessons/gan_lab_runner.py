@@ -135,8 +135,8 @@ class LabRunner:
             began = time.monotonic()
             unseen = began - self._last_seen
             if unseen > ABANDON_SECONDS:
-                self._stop("info", L_("Paused at step {step:,} while nobody was watching the page. Press Run to go "
-                                      "on.", step=self.lab.step))
+                self._stop("info", L_("Paused at step {step} while nobody was watching the page. Press Run to go "
+                                      "on.", step=f"{self.lab.step:,}"))
                 break
             if unseen > IDLE_SECONDS:
                 time.sleep(0.2)  # nobody is looking: wait for the page to ask for a frame again
@@ -147,7 +147,7 @@ class LabRunner:
                 self._stop("error", error.args[0] if error.args else str(error))
                 break
             if self.lab.train_seconds - self._run_started >= self.max_run_seconds:
-                self._stop("info", L_("Paused by itself after {seconds} s of training, at step {step:,}. Press Run "
-                                      "to go on.", seconds=f"{self.max_run_seconds:g}", step=self.lab.step))
+                self._stop("info", L_("Paused by itself after {seconds} s of training, at step {step}. Press Run "
+                                      "to go on.", seconds=f"{self.max_run_seconds:g}", step=f"{self.lab.step:,}"))
             self._latest = take_frame(self.lab)
             time.sleep(max(0.0, self.tick_seconds - (time.monotonic() - began)))

@@ -98,9 +98,10 @@ def settle(name: str, value, fallback):
     elif name.startswith("lr_"):
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
             settled = min(valid, key=lambda rate: abs(math.log(rate / value)))
-            return settled, L_("{label} {value:g} is not on the ladder ({low:g} to {high:g}, 1-2-5 steps); the "
-                               "nearest rung, {settled:g}, is used.", label=label, value=value, low=valid[0],
-                               high=valid[-1], settled=settled)
+            return settled, L_("{label} {value} is not on the ladder ({low} to {high}, 1-2-5 steps); the "
+                               "nearest rung, {settled}, is used.", label=label, value=f"{value:g}",
+                               low=f"{valid[0]:g}",
+                               high=f"{valid[-1]:g}", settled=f"{settled:g}")
     elif isinstance(valid[0], int) and isinstance(value, (int, float)) and not isinstance(value, bool):
         settled = min(valid, key=lambda choice: abs(choice - value))
         return settled, L_("{label} must be one of {valid}; got {value}, so {settled} is used.", label=label,

@@ -181,9 +181,10 @@ def draw_frame(frame: Frame, layers: list[str]) -> None:
     canvas_column, curves_column = st.columns([11, 9])
     with canvas_column:
         st.plotly_chart(gan_lab_canvas(canvas, layers), key="gl_canvas")
-        st.caption(_("Step {step:,} ({d:,} D updates, {g:,} G updates). Background: {surface}. Noise grid: {plane}. "
+        st.caption(_("Step {step} ({d} D updates, {g} G updates). Background: {surface}. Noise grid: {plane}. "
                      "Arrows: where G's loss pushes each of 150 fakes (lengths scaled for display).",
-                     step=frame.step, d=frame.d_updates, g=frame.g_updates, surface=canvas.surface_meaning,
+                     step=f"{frame.step:,}", d=f"{frame.d_updates:,}", g=f"{frame.g_updates:,}",
+                     surface=canvas.surface_meaning,
                      plane=canvas.noise_plane))
     with curves_column:
         if frame.history:
@@ -208,19 +209,19 @@ def show_lab_quality(frame: Frame) -> None:
     if quality.modes is not None:
         modes = quality.modes
         columns[0].metric(_("Modes covered"), f"{modes.modes_covered} / {modes.modes}",
-                          help=_("a mode counts when at least {least} of the {points:,} generated points lie within "
-                                 "{radius:g} of its centre (3 standard deviations)", least=modes.min_points,
-                                 points=modes.points, radius=modes.radius))
+                          help=_("a mode counts when at least {least} of the {points} generated points lie within "
+                                 "{radius} of its centre (3 standard deviations)", least=modes.min_points,
+                                 points=f"{modes.points:,}", radius=f"{modes.radius:g}"))
         columns[1].metric(_("Off-mode points"), f"{modes.off_mode_fraction:.0%}",
-                          help=_("generated points farther than {radius:g} from every mode: low-quality fakes",
-                                 radius=modes.radius))
+                          help=_("generated points farther than {radius} from every mode: low-quality fakes",
+                                 radius=f"{modes.radius:g}"))
     else:
         support = quality.support
         columns[0].metric(_("Data reached (recall)"), f"{support.recall:.0%}",
-                          help=_("real points with a generated point within {radius:g}; this dataset has no separate "
-                                 "modes to count", radius=support.radius))
+                          help=_("real points with a generated point within {radius}; this dataset has no separate "
+                                 "modes to count", radius=f"{support.radius:g}"))
         columns[1].metric(_("Fakes on the data (precision)"), f"{support.precision:.0%}",
-                          help=_("generated points within {radius:g} of a real point", radius=support.radius))
+                          help=_("generated points within {radius} of a real point", radius=f"{support.radius:g}"))
     if frame.verdicts is not None:
         columns[2].metric(_("D(x), real"), f"{frame.verdicts[0]:.2f}",
                           help=_("D's mean verdict on real points over the last 200 steps; 1 = sure it is real"))
@@ -231,8 +232,8 @@ def show_lab_quality(frame: Frame) -> None:
                              "far below 100% means G has bunched its points together: mode collapse"))
     if frame.first_full_coverage is not None:
         step, seconds = frame.first_full_coverage
-        st.caption(_("All modes first covered at step {step:,}, after {seconds:.1f} s of training.", step=step,
-                     seconds=seconds))
+        st.caption(_("All modes first covered at step {step}, after {seconds} s of training.", step=f"{step:,}",
+                     seconds=f"{seconds:.1f}"))
     diagnosis = frame.diagnosis
     show = {"converged": st.success, "d_wins": st.warning, "mode_collapse": st.warning, "mode_hopping": st.warning,
             "off_mode": st.info}.get(diagnosis.kind, st.info)

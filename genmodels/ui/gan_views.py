@@ -75,8 +75,8 @@ def generator_tabs(choice: ModelChoice) -> None:
             verdict = (_("no sample is a near copy") if closest > 0.5 * typical else
                        _("some samples are much closer to a training image than real images are: possible copies"))
             st.markdown(_("Distances: {distances}. For scale, a real test image (never trained on) is typically "
-                          "**{typical:.1f}** from its nearest training image: {verdict}.", distances=distances,
-                          typical=typical, verdict=verdict))
+                          "**{typical}** from its nearest training image: {verdict}.", distances=distances,
+                          typical=f"{typical:.1f}", verdict=verdict))
 
     with quality_tab:
         st.write(_("A Frechet distance compares the *features* of generated and real images, as FID does, but with "
@@ -84,8 +84,9 @@ def generator_tabs(choice: ModelChoice) -> None:
                    "the same distance between real training images and the test set, the best a generator can "
                    "reach."))
         if "frechet" in info.metrics:
-            st.markdown(_("Stored with the model: Frechet distance **{frechet:.2f}**, floor **{floor:.2f}**.",
-                          frechet=info.metrics["frechet"], floor=info.metrics.get("frechet_floor", float("nan"))))
+            st.markdown(_("Stored with the model: Frechet distance **{frechet}**, floor **{floor}**.",
+                          frechet=f'{info.metrics["frechet"]:.2f}',
+                          floor=f'{info.metrics.get("frechet_floor", float("nan")):.2f}'))
         measured = f"gan_measured_{model_key(choice)}"
         if not (is_available(info.dataset) and classifier_path(CHECKPOINT_DIR, info.dataset).exists()):
             st.info(_("No feature classifier ships for {dataset}, so there is no sample-quality number. Make one "
@@ -101,18 +102,18 @@ def generator_tabs(choice: ModelChoice) -> None:
                 st.stop()
             left, right = st.columns([1, 2])
             left.metric(_("Frechet distance"), f"{quality.frechet:.2f}",
-                        delta=_("{gap:+.2f} above the floor", gap=quality.frechet - quality.floor),
+                        delta=_("{gap} above the floor", gap=f"{quality.frechet - quality.floor:+.2f}"),
                         delta_color="inverse")
             left.metric(_("Floor (real vs real)"), f"{quality.floor:.2f}")
-            left.metric(_("Classes in use"), _("{used:.1f} of {classes}", used=quality.effective_classes,
+            left.metric(_("Classes in use"), _("{used} of {classes}", used=f"{quality.effective_classes:.1f}",
                                                classes=len(quality.class_shares)),
                         help=_("exp(entropy) of the classifier's verdicts on the samples: 10 when samples spread "
                                "evenly over 10 classes, 1 when they are all one class (mode collapse)"))
             names = shared_dataset(info.dataset, "cpu").class_names
             bars = go.Figure(go.Bar(x=[str(name) for name in names], y=[100 * s for s in quality.class_shares],
-                                    hovertemplate=_("%{x}: %{y:.1f}% of samples") + "<extra></extra>"))
+                                    hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
             bars.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_title=_("% of samples"),
-                               title=_("What the classifier sees in {samples:,} samples", samples=quality.samples))
+                               title=_("What the classifier sees in {samples} samples", samples=f"{quality.samples:,}"))
             right.plotly_chart(bars, key="gan_class_shares")
 
 

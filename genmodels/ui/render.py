@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -181,3 +182,11 @@ def code_map_picture(coords, labels, span: float, prior: bool = True, size: int 
         x, y = pixel(u, v)
         draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=CLASS_COLOURS[label % len(CLASS_COLOURS)])
     return picture
+
+
+def literal(text: str) -> str:
+    """``text`` (a name a person typed: a model, a file) made safe to put inside Markdown: every
+    character Markdown or HTML acts on anywhere is escaped, and a start that would make a list or a
+    heading ("- ", "1. ", "# "), so it shows exactly as typed."""
+    escaped = "".join("\\" + c if c in "\\`*_{}[]()<>|~$:!" else c for c in str(text))
+    return re.sub(r"^(\d*)([-+.#])", r"\1\\\2", escaped)

@@ -15,6 +15,7 @@ from genmodels.i18n import _
 from genmodels.images import grid, prepare_image
 from genmodels.lessons import latent, vae_maps
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
+from genmodels.ui.render import literal
 from genmodels.ui.state import ModelChoice, shared_dataset
 
 # Plotly's default colours, one per class in class order: the interactive map and the still pictures
@@ -98,9 +99,9 @@ def code_map_picture(coords, labels, span: float, prior: bool = True, size: int 
 def class_legend(class_names) -> None:
     """The classes' colours as one line of coloured dots and names (the still pictures have no legend
     of their own). Class names may come from a student's folders: escaped."""
-    items = [f"<span style='color:{class_colour(i)}'>&#9679;</span>&nbsp;{html.escape(str(name))}"
+    items = [f"<span style='color:{class_colour(i)}'>\u25cf</span>\u00a0{html.escape(str(name))}"  # a dot, the name
              for i, name in enumerate(class_names)]
-    st.markdown("&emsp;".join(items), unsafe_allow_html=True)
+    st.markdown("\u2003".join(items), unsafe_allow_html=True)  # em spaces between classes
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -117,7 +118,7 @@ def side_by_side(vae: ModelChoice, twin: ModelChoice, codes, labels, class_names
     twin_span = float(twin_codes[:shown].abs().max().ceil())
     st.markdown(_("**Side by side**: this VAE and the plain autoencoder *{name}*, same test images, coloured by "
                   "class as in the map above, each on its own code plane; then each plane decoded on a 12 x 12 "
-                  "grid, and what each one's holes decode to.", name=html.escape(twin.label)))
+                  "grid, and what each one's holes decode to.", name=literal(twin.name)))
     class_legend(class_names)
     ours, theirs = (measured_holes(choice.model, model_key(choice), vae.info.dataset) for choice in (vae, twin))
     vae_side, ae_side = st.columns(2)
@@ -127,36 +128,37 @@ def side_by_side(vae: ModelChoice, twin: ModelChoice, codes, labels, class_names
         with column:
             circles = _(", circles at 1 and 2 sigma of the prior") if prior else ""
             st.image(code_map_picture(choice_codes[:shown], labels[:shown], choice_span, prior=prior),
-                     caption=_("{who}: codes on [-{span:g}, {span:g}]^2{circles}", who=who, span=choice_span,
+                     caption=_("{who}: codes on [-{span}, {span}]^2{circles}", who=who, span=f"{choice_span:g}",
                                circles=circles))
             plane = latent.axis_plane(2)
             st.image(grid_picture(choice.model, model_key(choice), plane, ("axes", 0, 1, -1), 12, choice_span,
                                   "even"),
-                     caption=_("{who}: decodes of [-{span:g}, {span:g}]^2", who=who, span=choice_span))
+                     caption=_("{who}: decodes of [-{span}, {span}]^2", who=who, span=f"{choice_span:g}"))
             if len(measured.examples):
                 st.image(grid(measured.examples, columns=len(measured.examples), scale=2),
                          caption=_("{who}: decodes of the {count} holes farthest from every test code", who=who,
                                    count=len(measured.examples)))
-            st.caption(_("Holes (no test code within {radius:.2f}): {share:.0%} of the box where its codes lie. "
-                         "Their decodes are {holes:.2f} from the nearest training image, against {codes:.2f} near "
-                         "the codes (pixel distance).", radius=measured.radius, share=measured.share,
-                         holes=measured.in_holes, codes=measured.near_codes))
+            st.caption(_("Holes (no test code within {radius}): {share} of the box where its codes lie. "
+                         "Their decodes are {holes} from the nearest training image, against {codes} near "
+                         "the codes (pixel distance).", radius=f"{measured.radius:.2f}", share=f"{measured.share:.0%}",
+                         holes=f"{measured.in_holes:.2f}", codes=f"{measured.near_codes:.2f}"))
     st.markdown(holes_verdict(ours, theirs))
 
 
 def holes_verdict(vae: vae_maps.Holes, autoencoder: vae_maps.Holes) -> str:
     """What the two measurements say, in words chosen by the numbers."""
     if autoencoder.share > vae.share and autoencoder.penalty > vae.penalty:
-        return _("Measured: the autoencoder's codes leave more of their region empty ({ae:.0%} against the VAE's "
-                 "{vae:.0%}), and what its holes decode to is farther from any real garment ({ae_penalty:+.0%} "
-                 "against {vae_penalty:+.0%} for the VAE's holes): the KL term packs the VAE's codes together. "
+        return _("Measured: the autoencoder's codes leave more of their region empty ({ae} against the VAE's "
+                 "{vae}), and what its holes decode to is farther from any real garment ({ae_penalty} "
+                 "against {vae_penalty} for the VAE's holes): the KL term packs the VAE's codes together. "
                  "In the decoded grids both still draw garment-like shapes almost everywhere; the difference is "
-                 "in the holes, shown above.", ae=autoencoder.share, vae=vae.share,
-                 ae_penalty=autoencoder.penalty, vae_penalty=vae.penalty)
-    return _("Measured: here the autoencoder's codes leave {ae:.0%} of their region empty against the VAE's {vae:.0%}, "
-             "and its holes decode {ae_penalty:+.0%} farther from real garments than near its codes (the VAE: "
-             "{vae_penalty:+.0%}): on these two models the contrast the KL term is meant to make is not visible.",
-             ae=autoencoder.share, vae=vae.share, ae_penalty=autoencoder.penalty, vae_penalty=vae.penalty)
+                 "in the holes, shown above.", ae=f"{autoencoder.share:.0%}", vae=f"{vae.share:.0%}",
+                 ae_penalty=f"{autoencoder.penalty:+.0%}", vae_penalty=f"{vae.penalty:+.0%}")
+    return _("Measured: here the autoencoder's codes leave {ae} of their region empty against the VAE's {vae}, "
+             "and its holes decode {ae_penalty} farther from real garments than near its codes (the VAE: "
+             "{vae_penalty}): on these two models the contrast the KL term is meant to make is not visible.",
+             ae=f"{autoencoder.share:.0%}", vae=f"{vae.share:.0%}", ae_penalty=f"{autoencoder.penalty:+.0%}",
+             vae_penalty=f"{vae.penalty:+.0%}")
 
 
 
