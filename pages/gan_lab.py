@@ -147,7 +147,9 @@ def live() -> None:
     no widgets: widgets redrawn on every frame can miss a click."""
     if running and not runner.running:  # the run paused by itself (time limit, divergence, nobody looking)
         st.rerun()  # a full rerun: the notice, the Run button, and the live part's timer off
-    gan_lab_views.draw_frame(runner.frame(), st.session_state["gl_layers"])
+    frame = runner.frame()
+    gan_lab_views.draw_frame(frame, st.session_state["gl_layers"])
+    runner.drawn(frame)  # the runner trains the next frame now, not while this one was being drawn
 
 
 # Why a run paused, what Apply did: shown by the full run after the action, so it stays until the next

@@ -7,7 +7,10 @@ start (2 to 12 s on a busy server), and the browser sometimes showed an empty ca
 rerun was in flight. Now the page's reruns only draw the newest finished frame (a few
 milliseconds), so the canvas always has a whole picture and a Pause click is handled at once.
 
-The thread never calls Streamlit. It trains only while someone looks: the page calls ``frame()``
+The thread never calls Streamlit. It trains between the page's redraws, not during them: after
+publishing a frame it waits until the page says it has drawn it (``drawn``), so the page's
+drawing never competes with training for the interpreter (with both at once, the page's numbers
+stayed faded half the time). It trains only while someone looks: the page calls ``frame()``
 on every redraw, and when no redraw has asked for ``IDLE_SECONDS`` (the tab was closed, or the
 student went to another page) the run waits; after ``ABANDON_SECONDS`` it pauses for good and the
 thread ends. A run also pauses itself after ``max_run_seconds`` of training, so a forgotten tab
@@ -79,6 +82,7 @@ class LabRunner:
         self._run_started = 0.0  # lab.train_seconds when Run was pressed
         self._last_seen = time.monotonic()
         self._latest: Frame | None = None
+        self._drawn = threading.Event()  # set when the page has drawn the newest frame
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()  # start and pause take turns
 
@@ -118,6 +122,18 @@ class LabRunner:
             return latest
         return take_frame(self.lab)
 
+    def drawn(self, frame: Frame) -> None:
+        """The page has drawn ``frame``: if it is the newest, the thread may train the next one."""
+        if frame is self._latest:
+            self._drawn.set()
+
+    def _wait_until_drawn(self) -> None:
+        """Wait for the page to draw the newest frame, at most a few ticks (a slow or absent page
+        must not stall the run for good: IDLE_SECONDS decides when nobody is looking)."""
+        deadline = time.monotonic() + 3 * self.tick_seconds
+        while self._running and not self._drawn.wait(0.05) and time.monotonic() < deadline:
+            pass
+
     def _stop(self, kind: str, text: str) -> None:
         self._running = False
         self.notice = (kind, text)
@@ -149,5 +165,7 @@ class LabRunner:
             if self.lab.train_seconds - self._run_started >= self.max_run_seconds:
                 self._stop("info", L_("Paused by itself after {seconds} s of training, at step {step}. Press Run "
                                       "to go on.", seconds=f"{self.max_run_seconds:g}", step=f"{self.lab.step:,}"))
+            self._drawn.clear()
             self._latest = take_frame(self.lab)
+            self._wait_until_drawn()
             time.sleep(max(0.0, self.tick_seconds - (time.monotonic() - began)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
-import plotly.graph_objects as go
+import pandas as pd
 import streamlit as st
 import torch
 
@@ -77,102 +77,123 @@ def lab_settings_form(lab: GANLab) -> bool:
 # --------------------------------------------------------------------------------------------
 # The canvas and the curves
 # --------------------------------------------------------------------------------------------
-# The lab redraws both figures about once a second: data goes in as numpy arrays, which plotly
-# checks far faster than lists, and the curves' panels are laid out by hand (make_subplots alone
-# takes about as long as drawing everything else).
+# Vega-Lite, not Plotly: a Plotly chart's element id hashes its figure, so every new frame mounted
+# a new chart in the browser, which stayed blank until Plotly had drawn it from scratch (issue 17,
+# finding 7: empty canvases in most screenshots of a run). A Vega-Lite chart without selections
+# has no such id: while its spec stays the same, Streamlit swaps the named datasets into the chart
+# already on screen, so the last frame stays until the next one is there. Hence the spec holds
+# nothing that changes from frame to frame (no step numbers, fixed scales); only the datasets do.
 
-def polylines(lines: torch.Tensor):
-    """(L, P, 2) -> x and y arrays with a NaN between lines (a gap), so one trace draws them all."""
-    padded = np.concatenate([lines.numpy(), np.full((len(lines), 1, 2), np.nan)], axis=1)  # (L, P+1, 2)
-    flat = padded.reshape(-1, 2)
-    return flat[:, 0], flat[:, 1]
-
-
-def gan_lab_canvas(canvas, layers, height: int = 560) -> go.Figure:
-    """The lab's picture: D's verdict as a purple-to-green heatmap under the noise grid's image,
-    the real (green) and generated (purple) points and G's gradient arrows, each a layer."""
-    figure = go.Figure()
-    axis = canvas.surface_axis.numpy()
-    if "D's verdict" in layers:
-        figure.add_heatmap(x=axis, y=axis, z=canvas.surface.numpy(), zmin=0, zmax=1, colorscale="PRGn",
-                           opacity=0.5, name=_("D's verdict"), zsmooth="best",
-                           colorbar={"title": {"text": _("D says real"), "side": "right"}, "len": 0.6,
-                                     "thickness": 12},
-                           hovertemplate="(%{x:.2f}, %{y:.2f}): D = %{z:.2f}<extra></extra>")
-    if "noise grid through G" in layers:
-        xs, ys = polylines(canvas.noise_lines)
-        figure.add_scatter(x=xs, y=ys, mode="lines", line={"color": "rgba(118,42,131,0.45)", "width": 1},
-                           name=_("noise grid through G"), hoverinfo="skip")
-    if "real data" in layers:
-        figure.add_scattergl(x=canvas.real[:, 0].numpy(), y=canvas.real[:, 1].numpy(), mode="markers",
-                             marker={"size": 4, "color": REAL_COLOUR, "opacity": 0.7}, name=_("real data"))
-    if "generated" in layers:
-        figure.add_scattergl(x=canvas.generated[:, 0].numpy(), y=canvas.generated[:, 1].numpy(), mode="markers",
-                             marker={"size": 4, "color": FAKE_COLOUR, "opacity": 0.8}, name=_("generated G(z)"))
-    if "G's gradient" in layers and len(canvas.arrows_from):
-        segments = torch.stack([canvas.arrows_from, canvas.arrows_to], dim=1)  # (A, 2 ends, 2)
-        xs, ys = polylines(segments)
-        sizes = np.tile([0, 7, 0], len(segments))  # an arrowhead at each segment's end only
-        figure.add_scatter(x=xs, y=ys, mode="lines+markers", name=_("G's gradient"), hoverinfo="skip",
-                           line={"color": "#40004b", "width": 1},
-                           marker={"symbol": "arrow", "angleref": "previous", "size": sizes, "color": "#40004b"})
-    span = canvas.span
-    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="gan_lab",
-                         xaxis={"range": [-span, span], "zeroline": False, "constrain": "domain"},
-                         yaxis={"range": [-span, span], "scaleanchor": "x", "zeroline": False, "constrain": "domain"},
-                         legend={"orientation": "h", "y": -0.06, "itemsizing": "constant"},
-                         plot_bgcolor="white")
-    return figure
+def frame_table(**columns) -> pd.DataFrame:
+    """A dataset for a chart: named columns of equal length (tensors or arrays) as float columns."""
+    return pd.DataFrame({name: np.asarray(values, dtype=float) for name, values in columns.items()})
 
 
-def gan_lab_curves(history: list[dict], modes: int | None = None, height: int = 560) -> go.Figure:
+def gan_lab_canvas(canvas, layers, size: int = 460) -> dict:
+    """The lab's picture as a Vega-Lite spec: D's verdict as a purple-to-green heatmap under the
+    noise grid's image, the real (green) and generated (purple) points and G's gradient arrows,
+    each a layer (``description`` names it) with its own dataset."""
+    span, axis = canvas.span, canvas.surface_axis
+    half = float(axis[1] - axis[0]) / 2  # each heatmap cell is centred on a grid point
+    gy, gx = torch.meshgrid(axis, axis, indexing="ij")  # (S, S); rows follow y, as canvas.surface
+    lines = canvas.noise_lines  # (L, P, 2)
+    line_id = torch.arange(lines.shape[0]).repeat_interleave(lines.shape[1])  # (L*P,)
+    order = torch.arange(lines.shape[1]).repeat(lines.shape[0])  # (L*P,)
+    push = canvas.arrows_to - canvas.arrows_from  # (A, 2)
+    datasets = {
+        "surface": frame_table(x=gx.flatten() - half, x2=gx.flatten() + half, y=gy.flatten() - half,
+                               y2=gy.flatten() + half, d=canvas.surface.flatten()),
+        "noise": frame_table(line=line_id, order=order, x=lines[..., 0].flatten(), y=lines[..., 1].flatten()),
+        "real": frame_table(x=canvas.real[:, 0], y=canvas.real[:, 1]),
+        "generated": frame_table(x=canvas.generated[:, 0], y=canvas.generated[:, 1]),
+        # the arrowhead's angle: Vega's triangle-up points up (+y), angles turn it clockwise
+        "arrows": frame_table(x=canvas.arrows_from[:, 0], y=canvas.arrows_from[:, 1], x2=canvas.arrows_to[:, 0],
+                              y2=canvas.arrows_to[:, 1], angle=torch.rad2deg(torch.atan2(push[:, 0], push[:, 1]))),
+    }
+    scale = {"domain": [-span, span], "nice": False, "zero": False}
+    x = {"field": "x", "type": "quantitative", "scale": scale, "title": None}
+    y = {"field": "y", "type": "quantitative", "scale": scale, "title": None}
+    points = {"domain": [_("real data"), _("generated G(z)")], "range": [REAL_COLOUR, FAKE_COLOUR]}
+    chosen = {
+        "D's verdict": {"data": {"name": "surface"}, "mark": {"type": "rect", "opacity": 0.5},
+                        "encoding": {"x": x, "x2": {"field": "x2"}, "y": y, "y2": {"field": "y2"},
+                                     "color": {"field": "d", "type": "quantitative", "title": _("D says real"),
+                                               "scale": {"scheme": "purplegreen", "domain": [0, 1]},
+                                               "legend": {"orient": "right", "direction": "vertical",
+                                                          "gradientLength": 200}}}},
+        "noise grid through G": {"data": {"name": "noise"},
+                                 "mark": {"type": "line", "color": "#762a83", "opacity": 0.45, "strokeWidth": 1,
+                                          "clip": True},
+                                 "encoding": {"x": x, "y": y, "detail": {"field": "line", "type": "nominal"},
+                                              "order": {"field": "order", "type": "quantitative"}}},
+        "real data": {"data": {"name": "real"}, "mark": {"type": "circle", "size": 14, "opacity": 0.7, "clip": True},
+                      "encoding": {"x": x, "y": y, "color": {"datum": _("real data"), "scale": points,
+                                                             "legend": None}}},  # the next layer's legend names both
+        "generated": {"data": {"name": "generated"}, "mark": {"type": "circle", "size": 14, "opacity": 0.8,
+                                                              "clip": True},
+                      "encoding": {"x": x, "y": y,
+                                   "color": {"datum": _("generated G(z)"), "scale": points, "title": None}}},
+        "G's gradient": {"layer": [
+            {"mark": {"type": "rule", "color": "#40004b", "strokeWidth": 1, "clip": True},
+             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"}}},
+            {"mark": {"type": "point", "shape": "triangle-up", "filled": True, "size": 25, "color": "#40004b",
+                      "opacity": 1, "clip": True},
+             "encoding": {"x": {**x, "field": "x2"}, "y": {**y, "field": "y2"},
+                          "angle": {"field": "angle", "type": "quantitative", "scale": None}}}],
+            "data": {"name": "arrows"}},
+    }
+    shown = [{**chosen[name], "description": name} for name in GAN_LAB_LAYERS if name in layers]
+    return {"width": size, "height": size, "datasets": {name: datasets[name] for name in datasets},
+            "layer": shown or [{**chosen["generated"], "description": "generated"}],
+            "resolve": {"scale": {"color": "independent"}},
+            "config": {"legend": {"orient": "bottom", "direction": "horizontal", "symbolOpacity": 1},
+                       "view": {"stroke": "#ccc"}}}
+
+
+def gan_lab_curves(history: list[dict], modes: int | None = None, width: int = 360) -> dict:
     """D and G losses, D(x) and D(G(z)), and (for ring and grid, which have ``modes`` modes) the
-    modes covered, against step: stacked panels sharing one step axis. Each term is drawn twice:
-    thin and faint, the raw values; thick, smoothed (metrics.curves.smooth); the legend says which."""
-    with_modes = any(row.get("modes") is not None for row in history)
-    panels = [(_("D and G loss"), ("d_loss", "g_loss")),
-              (_("D's mean verdict: D(x) and D(G(z))"), ("d_real", "d_fake"))]
-    if with_modes:
-        panels.append((_("modes covered"), ("modes",)))
-    heights = [0.4, 0.35, 0.25][:len(panels)]
-    gap = 0.09  # between panels, room for each panel's label
-    scale = 1 - gap * len(panels)
+    modes covered, against step: stacked panels sharing the step axis, as a Vega-Lite spec. Each
+    term is drawn twice in its colour: thin and faint, the raw values; thick, smoothed
+    (metrics.curves.smooth); the caption under the chart says which is which."""
+    panels = [(_("D and G loss"), ("d_loss", "g_loss"), None),
+              (_("D's mean verdict: D(x) and D(G(z))"), ("d_real", "d_fake"), [0, 1])]
+    if modes is not None:
+        panels.append((_("modes covered"), ("modes",), [0, modes + 0.5]))
     colours = {"d_loss": "#1f77b4", "g_loss": "#ff7f0e", "d_real": REAL_COLOUR, "d_fake": FAKE_COLOUR, "modes": "black"}
-    figure = go.Figure()
-    layout, labels, top = {}, [], 1.0 - gap
-    for index, (title, terms) in enumerate(panels, start=1):
-        bottom = max(0.0, round(top - heights[index - 1] * scale, 6))
-        suffix = "" if index == 1 else str(index)
-        layout[f"yaxis{suffix}"] = {"domain": [bottom, top]}
-        labels.append({"text": f"<b>{title}</b>", "xref": "paper", "yref": "paper", "x": 0, "y": top,
-                       "xanchor": "left", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
-        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "showticklabels": index == len(panels)}
-        if index > 1:
-            layout[f"xaxis{suffix}"]["matches"] = "x"
+    names = {term: _(TERM_NAMES[term]) if term in TERM_NAMES else _("modes covered") for term in colours}
+    rows = []
+    for panel, (_title, terms, _domain) in enumerate(panels):
         for term in terms:
-            points = np.array([(row["step"], row[term]) for row in history if row.get(term) is not None], dtype=float)
-            steps, values = (points[:, 0], points[:, 1]) if len(points) else (np.array([]), np.array([]))
-            name = _(TERM_NAMES[term]) if term in TERM_NAMES else _("modes covered")
-            axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
-            if term != "modes":
-                figure.add_scatter(x=steps, y=values, mode="lines", line={"color": colours[term], "width": 1},
-                                   opacity=0.25, name=_("{term} (raw)", term=name), legendgroup=term,
-                                   showlegend=False, hoverinfo="skip", **axes)
-                values = np.array(smooth(values.tolist(), 0.8))
-                name = _("{term} (smoothed)", term=name)
-            figure.add_scatter(x=steps, y=values, mode="lines", name=name, legendgroup=term,
-                               line={"color": colours[term], "width": 2}, **axes)
-        top = bottom - gap
-    layout["yaxis2"].update(range=[0, 1])
-    if with_modes:
-        axis = {"range": [0, modes + 0.5], "dtick": max(1, modes // 4)} if modes else {"rangemode": "tozero"}
-        layout["yaxis3"].update(axis)
-    layout[f"xaxis{len(panels)}"]["title"] = _("step")
-    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="gan_lab_curves",
-                         legend={"orientation": "h", "y": -0.14}, annotations=labels,
-                         shapes=[{"type": "line", "xref": "x2 domain", "yref": "y2", "x0": 0, "x1": 1, "y0": 0.5,
-                                  "y1": 0.5, "line": {"dash": "dot", "color": "grey", "width": 1}}], **layout)
-    return figure
+            points = [(row["step"], row[term]) for row in history if row.get(term) is not None]
+            raw = [value for _step, value in points]
+            smoothed = raw if term == "modes" else smooth(raw, 0.8)
+            rows += [{"panel": panel, "term": names[term], "step": step, "raw": value, "smooth": trend}
+                     for (step, value), trend in zip(points, smoothed)]
+    table = pd.DataFrame(rows, columns=["panel", "term", "step", "raw", "smooth"])
+    colour = {"field": "term", "type": "nominal", "title": None,
+              "scale": {"domain": [names[t] for t in colours], "range": list(colours.values())}}
+    charts = []
+    for panel, (title, _terms, domain) in enumerate(panels):
+        last = panel == len(panels) - 1
+        x = {"field": "step", "type": "quantitative", "title": _("step") if last else None,
+             "axis": {"labels": last}}
+        y_scale = {"domain": domain, "zero": False} if domain else {"zero": False}
+        layers = [{"mark": {"type": "line", "strokeWidth": 1, "opacity": 0.25},
+                   "encoding": {"x": x, "y": {"field": "raw", "type": "quantitative", "title": None,
+                                              "scale": y_scale}, "color": colour}},
+                  {"mark": {"type": "line", "strokeWidth": 2},
+                   "encoding": {"x": x, "y": {"field": "smooth", "type": "quantitative", "title": None,
+                                              "scale": y_scale}, "color": colour}}]
+        if panel == 1:  # a draw: D cannot tell
+            layers.append({"mark": {"type": "rule", "strokeDash": [3, 3], "color": "grey"},
+                           "encoding": {"y": {"datum": 0.5, "type": "quantitative"}}})
+        charts.append({"title": {"text": title, "anchor": "start", "fontSize": 12}, "width": width,
+                       "height": 150 if panel < 2 else 90, "transform": [{"filter": f"datum.panel == {panel}"}],
+                       "layer": layers})
+    return {"datasets": {"curves": table}, "data": {"name": "curves"}, "vconcat": charts,
+            "resolve": {"scale": {"x": "shared"}},
+            "config": {"legend": {"orient": "bottom", "direction": "horizontal", "symbolOpacity": 1,
+                                  "symbolStrokeWidth": 3}}}
 
 
 def draw_frame(frame: Frame, layers: list[str]) -> None:
@@ -180,7 +201,7 @@ def draw_frame(frame: Frame, layers: list[str]) -> None:
     canvas = frame.canvas
     canvas_column, curves_column = st.columns([11, 9])
     with canvas_column:
-        st.plotly_chart(gan_lab_canvas(canvas, layers), key="gl_canvas")
+        st.vega_lite_chart(spec=gan_lab_canvas(canvas, layers), key="gl_canvas")
         st.caption(_("Step {step} ({d} D updates, {g} G updates). Background: {surface}. Noise grid: {plane}. "
                      "Arrows: where G's loss pushes each of 150 fakes (lengths scaled for display).",
                      step=f"{frame.step:,}", d=f"{frame.d_updates:,}", g=f"{frame.g_updates:,}",
@@ -188,7 +209,7 @@ def draw_frame(frame: Frame, layers: list[str]) -> None:
                      plane=canvas.noise_plane))
     with curves_column:
         if frame.history:
-            st.plotly_chart(gan_lab_curves(frame.history, frame.modes), key="gl_curves")
+            st.vega_lite_chart(spec=gan_lab_curves(frame.history, frame.modes), key="gl_curves")
             notes = [_("Thin, faint lines: each step's raw value; thick lines: the same, smoothed.")]
             if frame.history_stride > 1:
                 notes.append(_("Each point of the curves averages {stride} steps.", stride=frame.history_stride))
