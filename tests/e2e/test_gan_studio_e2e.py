@@ -24,9 +24,10 @@ def test_shipped_dcgan_samples_change_with_the_seed(page):
 
 
 def timeline(page) -> tuple[int, int]:
-    """The timeline slider's (value, max), from its ARIA attributes."""
-    thumb = page.get_by_test_id("stSlider").filter(has_text="Timeline: snapshot").get_by_role("slider")
-    return int(thumb.get_attribute("aria-valuenow")), int(thumb.get_attribute("aria-valuemax"))
+    """The timeline slider's (value, max), as it shows them: the thumb's value and the track's end."""
+    slider = page.get_by_test_id("stSlider").filter(has_text="Timeline: snapshot")
+    return (int(slider.get_by_test_id("stSliderThumbValue").inner_text()),
+            int(slider.get_by_test_id("stSliderTickBar").inner_text().split()[-1]))
 
 
 def wait_until(condition, what: str, seconds: float = 120):
