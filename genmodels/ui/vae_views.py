@@ -14,9 +14,9 @@ from genmodels.errors import ImageRejected
 from genmodels.i18n import _
 from genmodels.images import grid, prepare_image
 from genmodels.lessons import latent, vae_maps
-from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
+from genmodels.ui.cache import code_plane_holes, encoded_test_set, grid_picture, model_key
 from genmodels.ui.render import literal
-from genmodels.ui.state import ModelChoice, shared_dataset
+from genmodels.ui.state import ModelChoice
 
 # Plotly's default colours, one per class in class order: the interactive map and the still pictures
 # both take a class's colour from here, so a class has the same colour everywhere on the page.
@@ -104,13 +104,6 @@ def class_legend(class_names) -> None:
     st.markdown("\u2003".join(items), unsafe_allow_html=True)  # em spaces between classes
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def measured_holes(_model, key: str, dataset: str) -> vae_maps.Holes:
-    """vae_maps.holes for a 2-D model's test codes, against 10,000 training images; once per model."""
-    codes, _labels, _names = encoded_test_set(_model, key, dataset)
-    return vae_maps.holes(_model, codes, shared_dataset(dataset, "cpu").train_x[:10_000])
-
-
 def side_by_side(vae: ModelChoice, twin: ModelChoice, codes, labels, class_names, span: float, shown: int) -> None:
     """This 2-D VAE and a 2-D plain autoencoder of the same data: their code maps, their decoded
     planes, and their holes, measured (vae_maps.holes) and shown, with words that follow the numbers."""
@@ -120,7 +113,7 @@ def side_by_side(vae: ModelChoice, twin: ModelChoice, codes, labels, class_names
                   "class as in the map above, each on its own code plane; then each plane decoded on a 12 x 12 "
                   "grid, and what each one's holes decode to.", name=literal(twin.name)))
     class_legend(class_names)
-    ours, theirs = (measured_holes(choice.model, model_key(choice), vae.info.dataset) for choice in (vae, twin))
+    ours, theirs = (code_plane_holes(choice.model, model_key(choice), vae.info.dataset) for choice in (vae, twin))
     vae_side, ae_side = st.columns(2)
     for column, choice, choice_codes, choice_span, prior, who, measured in (
             (vae_side, vae, codes, span, True, _("VAE"), ours),
