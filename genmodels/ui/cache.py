@@ -150,7 +150,8 @@ def warm_lesson_caches() -> list[str]:
     lessons: the optimizers' first import; the Autoencoders lesson's PCA curve, reconstruction
     scores and code statistics; the Denoising lab's robustness curves for its opening noise; the VAE
     explorer's encoded test sets (and the holes of 2-D code planes); GAN studio's real-image
-    yardsticks, feature classifier and sample quality. On a cold 2-core server these took the first visitor of Autoencoders ~3 s, of the
+    yardsticks, feature classifier and sample quality. On a cold 2-core server these took the first
+    visitor of Autoencoders ~3 s, of the
     Denoising lab ~4 s and of the 2-D GAN lab ~1.2 s, and the first press of "Measure" in GAN
     studio ~10 s. A page that asks for a value while it is being computed here waits for it
     (cache_resource locks each key) instead of computing it again. Returns a line per value
