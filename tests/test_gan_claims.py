@@ -57,3 +57,15 @@ def test_a_least_squares_draw_sits_at_about_0_62_on_the_curves():
     at a draw outputs 0.5, so its curves sit at sigmoid(0.5)."""
     assert torch.sigmoid(torch.tensor(0.5)).item() == pytest.approx(0.62, abs=0.005)
     assert 1 / (1 + math.exp(-0.5)) == pytest.approx(0.6225, abs=1e-4)
+
+
+def test_a_too_strong_d_holds_its_verdicts_near_0_9_and_0_1_and_g_stays_a_clump(ring):
+    """The "D too strong" note: "D(x) goes to about 0.9 and D(G(z)) to about 0.1. G, crawling at its
+    small rate, nudges its clump"; the page's diagnosis names it."""
+    note = presets_for("gan_lab")["strong_d"].note
+    assert "about 0.9" in note and "about 0.1" in note
+    lab = GANLab(preset_config("strong_d"), ring)
+    lab.train(1000)
+    d_real, d_fake = lab.recent_verdicts()
+    assert d_real == pytest.approx(0.9, abs=0.05) and d_fake == pytest.approx(0.1, abs=0.05)
+    assert lab.quality().spread < COLLAPSED_SPREAD and lab.diagnose().kind == "d_wins"
