@@ -144,8 +144,7 @@ def holes_verdict(vae: vae_maps.Holes, autoencoder: vae_maps.Holes) -> str:
         return _("Measured: the autoencoder's codes leave more of their region empty ({ae} against the VAE's "
                  "{vae}), and what its holes decode to is farther from any real garment ({ae_penalty} "
                  "against {vae_penalty} for the VAE's holes): the KL term packs the VAE's codes together. "
-                 "In the decoded grids both still draw garment-like shapes almost everywhere; the difference is "
-                 "in the holes, shown above.", ae=f"{autoencoder.share:.0%}", vae=f"{vae.share:.0%}",
+                 "What the holes decode to is shown above.", ae=f"{autoencoder.share:.0%}", vae=f"{vae.share:.0%}",
                  ae_penalty=f"{autoencoder.penalty:+.0%}", vae_penalty=f"{vae.penalty:+.0%}")
     return _("Measured: here the autoencoder's codes leave {ae} of their region empty against the VAE's {vae}, "
              "and its holes decode {ae_penalty} farther from real garments than near its codes (the VAE: "
