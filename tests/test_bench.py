@@ -147,7 +147,8 @@ def test_machine_info_names_the_cpu_and_cores():
 
 
 def test_app_bench_helpers_summarise_and_format():
-    assert app_bench.summary([0.2, 0.4, 0.3]) == {"median": 0.3, "min": 0.2, "max": 0.4, "n": 3}
+    assert app_bench.summary([0.2, 0.4, 0.3]) == {"median": 0.3, "p95": 0.39, "min": 0.2, "max": 0.4, "n": 3}
+    assert app_bench.summary([0.1] * 19 + [2.0])["p95"] == pytest.approx(0.195)  # between the two largest
     memory = app_server.memory_mib(os.getpid())
     if sys.platform.startswith("linux"):
         assert memory["rss_mib"] > 0 and memory["peak_rss_mib"] >= memory["rss_mib"]
@@ -158,4 +159,4 @@ def test_app_bench_helpers_summarise_and_format():
         app_bench.format_result({"what": "slider", **app_bench.summary([0.25, 0.35]), "target": 0.3}),
     ]
     assert lines[0] == "first page: 3.2 s (target < 10.0 s)"
-    assert "Train 0.60 s" in lines[1] and "900 MiB" in lines[2] and "median 0.300 s" in lines[3]
+    assert "Train 0.60 s" in lines[1] and "900 MiB" in lines[2] and "median 0.300 s, p95 0.345" in lines[3]

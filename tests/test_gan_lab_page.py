@@ -3,6 +3,7 @@ the coverage, D only leaves G's points alone, Run trains and pauses itself, sett
 start a new model, and bad values in session state come back as plain messages."""
 
 import json
+import time
 
 import torch
 from streamlit.testing.v1 import AppTest
@@ -15,17 +16,25 @@ from .conftest import app_on
 PAGE = "pages/gan_lab.py"
 
 
-def chart(app: AppTest, uirevision: str) -> dict:
-    """The plotly figure whose layout has this uirevision ("gan_lab": canvas; "gan_lab_curves")."""
-    for element in app.get("plotly_chart"):
-        figure = json.loads(element.proto.spec)
-        if figure["layout"].get("uirevision") == uirevision:
-            return figure
-    raise AssertionError(f"no chart with uirevision {uirevision!r}")
+def chart(app: AppTest, dataset: str) -> dict[str, bytes]:
+    """The datasets (name -> Arrow bytes) of the Vega-Lite chart that holds ``dataset`` ("generated":
+    the canvas; "curves")."""
+    for element in app.get("vega_lite_chart"):
+        found = {d.name: d.data.data for d in element.proto.datasets}
+        if dataset in found:
+            return found
+    raise AssertionError(f"no chart with the dataset {dataset!r}")
 
 
-def trace(figure: dict, name: str) -> str:
-    return json.dumps(next(t for t in figure["data"] if t.get("name") == name))
+def spec(app: AppTest, dataset: str) -> dict:
+    element = next(e for e in app.get("vega_lite_chart") if dataset in {d.name for d in e.proto.datasets})
+    return json.loads(element.proto.spec)
+
+
+def table(app: AppTest, dataset: str):
+    import pyarrow
+
+    return pyarrow.ipc.open_stream(chart(app, dataset)[dataset]).read_pandas()
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -45,9 +54,8 @@ def test_opens_on_the_balanced_preset_with_an_untrained_model():
     app = app_on(PAGE)
     assert app.selectbox(key="gl_preset").value == "balanced"
     assert lab(app).step == 0 and lab(app).config == preset_config("balanced")
-    canvas = chart(app, "gan_lab")
-    assert {t["name"] for t in canvas["data"]} == {"D's verdict", "noise grid through G", "real data",
-                                                  "generated G(z)", "G's gradient"}
+    assert [layer["description"] for layer in spec(app, "generated")["layer"]] == [
+        "real data", "generated", "D's verdict", "noise grid through G", "G's gradient"]
     assert metrics(app)["Modes covered"] == "0 / 8"
     assert any("No steps yet" in i.value for i in app.info)
     assert any(e.label.startswith("How it works") for e in app.expander)
@@ -55,46 +63,57 @@ def test_opens_on_the_balanced_preset_with_an_untrained_model():
 
 def test_a_few_steps_move_the_points_and_draw_the_curves():
     app = app_on(PAGE)
-    before = trace(chart(app, "gan_lab"), "generated G(z)")
+    before = chart(app, "generated")["generated"]
     for _ in range(3):
         app.button(key="gl_step").click().run()
     assert not app.exception
     assert lab(app).step == 3 and lab(app).g_updates == 3
-    assert trace(chart(app, "gan_lab"), "generated G(z)") != before
-    curves = chart(app, "gan_lab_curves")
-    assert {"D loss", "G loss", "D(x)", "D(G(z))"} <= {t.get("name") for t in curves["data"]}
+    assert chart(app, "generated")["generated"] != before
+    curves = table(app, "curves")
+    assert set(curves["term"]) == {"D loss", "G loss", "D(x)", "D(G(z))"} and len(curves) == 3 * 4
+    assert any("Thin, faint lines: each step's raw value; thick lines: the same, smoothed." in c.value
+               for c in app.caption)
     assert "D(x), real" in metrics(app) and "Modes covered" in metrics(app)
     assert any("Step 3 (3 D updates, 3 G updates)" in c.value for c in app.caption)
 
 
 def test_d_only_repaints_ds_verdict_and_leaves_gs_points_alone():
     app = app_on(PAGE)
-    canvas = chart(app, "gan_lab")
+    canvas = chart(app, "generated")
     generator = [p.clone() for p in lab(app).model.generator.parameters()]
     app.button(key="gl_step_d").click().run()
-    after = chart(app, "gan_lab")
-    assert trace(after, "generated G(z)") == trace(canvas, "generated G(z)")
-    assert trace(after, "D's verdict") != trace(canvas, "D's verdict")
+    after = chart(app, "generated")
+    assert after["generated"] == canvas["generated"]
+    assert after["surface"] != canvas["surface"]
     assert all(torch.equal(a, b) for a, b in zip(generator, lab(app).model.generator.parameters()))
     assert (lab(app).d_updates, lab(app).g_updates) == (1, 0)
 
     app.button(key="gl_step_g").click().run()
-    moved = chart(app, "gan_lab")
-    assert trace(moved, "generated G(z)") != trace(after, "generated G(z)")
-    assert trace(moved, "D's verdict") == trace(after, "D's verdict")
+    moved = chart(app, "generated")
+    assert moved["generated"] != after["generated"]
+    assert moved["surface"] == after["surface"]
 
 
-def test_run_trains_until_paused():
+def wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the runner did not get there in time"
+        time.sleep(0.05)
+
+
+def test_run_trains_in_the_background_until_paused():
     app = app_on(PAGE)
-    app.button(key="gl_run").click().run()  # sets running, reruns the app, and the live part trains
+    app.button(key="gl_run").click().run()  # starts the runner's thread; the page only draws its frames
     assert not app.exception
-    assert app.session_state["gl_running"] is True
-    assert lab(app).step > 0
-    assert app.button(key="gl_step").disabled
+    runner = app.session_state["gl_runner"]
+    assert runner.running and app.button(key="gl_step").disabled
+    wait_for(lambda: lab(app).step > 0)
     app.button(key="gl_pause").click().run()
-    assert app.session_state["gl_running"] is False
-    assert any("Paused at step" in i.value for i in app.info)
+    assert not runner.running
     paused_at = lab(app).step
+    assert any(f"Paused at step {paused_at:,}." in i.value for i in app.info)  # the step it stopped at...
+    assert any(c.value.startswith(f"Step {paused_at:,} (") for c in app.caption)  # ...is the step drawn
+    time.sleep(1.0)
     app.run()
     assert lab(app).step == paused_at
     app.button(key="gl_reset").click().run()
@@ -102,10 +121,16 @@ def test_run_trains_until_paused():
 
 
 def test_a_run_pauses_itself_after_its_share_of_training():
-    app = app_on(PAGE, gl_lab=GANLab(LabConfig()), gl_running=True, gl_run_started=-1000.0)
+    from genmodels.lessons.gan_lab_runner import LabRunner
+
+    lab_ = GANLab(LabConfig())
+    runner = LabRunner(lab_, tick_seconds=0.05, max_run_seconds=0.3)
+    runner.start(5)
+    wait_for(lambda: not runner.running)
+    app = app_on(PAGE, gl_lab=lab_, gl_runner=runner)
     assert not app.exception
-    assert app.session_state["gl_running"] is False
-    assert any("Paused by itself after 90 s of training" in i.value for i in app.info)
+    assert app.button(key="gl_run")  # Run again, not Pause
+    assert any(f"Paused by itself after 0.3 s of training, at step {lab_.step:,}" in i.value for i in app.info)
 
 
 def test_out_of_range_settings_in_session_state_are_reported_and_replaced():
@@ -153,7 +178,7 @@ def test_picking_a_preset_starts_it_and_fills_the_form():
 
 def test_the_layers_can_be_switched_off():
     app = app_on(PAGE, gl_layers=["generated"])
-    assert [t["name"] for t in chart(app, "gan_lab")["data"]] == ["generated G(z)"]
+    assert [layer["description"] for layer in spec(app, "generated")["layer"]] == ["generated"]
 
 
 def test_a_diverged_model_says_what_to_do():

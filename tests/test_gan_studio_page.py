@@ -113,13 +113,46 @@ def test_a_failure_preset_loads_its_settings_and_starts_a_run():
     assert app.select_slider(key=f"gan_lr_g_{preset}").value == 2e-5
     assert app.select_slider(key=f"gan_lr_d_{preset}").value == 2e-3
     app.number_input(key=f"gan_epochs_{preset}").set_value(1)
-    app.button(key="FormSubmitter:gan_form-Start training").click().run()
+    app.button(key="gan_start").click().run()
     assert not app.exception
     job = app.session_state["genlab_job"]
     try:
         assert job.config.lr == 2e-5 and job.config.lr_discriminator == 2e-3 and job.spec.name == "dcgan"
-        app.button(key="FormSubmitter:gan_form-Start training").click().run()
+        app.button(key="gan_start").click().run()
         assert any("already training" in w.value for w in app.warning)
     finally:
         job.stop()
         assert job.wait(60)
+
+
+def test_the_timeline_follows_the_newest_snapshot_after_visiting_another_page(finished_gan_job):
+    """Issue 17, finding 6: Streamlit forgets a widget's state on a page it does not draw, and the
+    timeline came back at snapshot 1 and stayed there for the rest of the run."""
+    assert len(finished_gan_job.view().snapshots) >= 4
+    run = Replayed(finished_gan_job)
+    run.shown = 2
+    app = app_on(PAGE, genlab_job=run)
+    assert app.slider(key="gan_timeline").value == 2
+    app.switch_page("pages/models.py").run()
+    run.shown = 3  # the run went on meanwhile
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    assert app.slider(key="gan_timeline").value == 3
+    run.shown = 4
+    app.run()
+    assert app.slider(key="gan_timeline").value == 4  # and keeps following
+
+
+def test_a_timeline_the_student_moved_stays_where_it_was_put(finished_gan_job):
+    run = Replayed(finished_gan_job)
+    run.shown = 2
+    app = app_on(PAGE, genlab_job=run)
+    app.slider(key="gan_timeline").set_value(1).run()
+    app.switch_page("pages/models.py").run()
+    run.shown = 3
+    app.switch_page(PAGE).run()
+    assert app.slider(key="gan_timeline").value == 1
+    app.slider(key="gan_timeline").set_value(3).run()  # moved to the end: follows the run again
+    run.shown = 4
+    app.run()
+    assert app.slider(key="gan_timeline").value == 4

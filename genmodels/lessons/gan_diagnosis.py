@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from genmodels.i18n import L_, N_
 from genmodels.metrics.coverage import ModeCoverage, SupportCoverage
 from genmodels.metrics.curves import smooth
 
@@ -31,10 +32,10 @@ SWING_RELATIVE = 0.25  # ...and that range is at least 25% of the loss's typical
 
 @dataclass(frozen=True)
 class Finding:
-    name: str  # "discriminator wins", "mode collapse", "oscillation"
+    name: str  # N_("discriminator wins"), N_("mode collapse"), N_("oscillation"): translate with _()
     detected: bool
-    evidence: str  # what was measured, with the numbers
-    advice: str  # what it means, and what to try
+    evidence: str  # what was measured, with the numbers (a lazy text: shown in the reader's language)
+    advice: str  # what it means, and what to try (lazy too)
     judged: bool = True  # False while there is too little to go on (``evidence`` says why)
 
 
@@ -91,33 +92,38 @@ def last_share(history: list[dict], term: str) -> list[float]:
 
 def discriminator_wins(history: list[dict]) -> Finding:
     real, fake = last_share(history, "d_real"), last_share(history, "d_fake")
-    name = "discriminator wins"
+    name = N_("discriminator wins")
     if len(real) < MIN_ROWS:
-        return Finding(name, False, "too early to tell", "", judged=False)
+        return Finding(name, False, L_("too early to tell"), "", judged=False)
     d_real, d_fake = sum(real) / len(real), sum(fake) / len(fake)
-    evidence = f"recently D(x) = {d_real:.2f} and D(G(z)) = {d_fake:.2f}"
     if d_real > D_WINS_REAL and d_fake < D_WINS_FAKE:
-        return Finding(name, True, evidence,
-                       "D tells real from fake almost perfectly, so its verdict no longer tells G which way to "
-                       "improve. Slow D down (a lower D learning rate, fewer D steps) or give G more capacity.")
-    return Finding(name, False, evidence + ": neither player dominates" if d_fake > 0.25 else evidence, "")
+        return Finding(name, True, L_("recently D(x) = {real} and D(G(z)) = {fake}", real=f"{d_real:.2f}",
+                                      fake=f"{d_fake:.2f}"),
+                       L_("D tells real from fake almost perfectly, so its verdict no longer tells G which way to "
+                          "improve. Slow D down (a lower D learning rate, fewer D steps) or give G more capacity."))
+    if d_fake > 0.25:
+        return Finding(name, False, L_("recently D(x) = {real} and D(G(z)) = {fake}: neither player dominates",
+                                       real=f"{d_real:.2f}", fake=f"{d_fake:.2f}"), "")
+    return Finding(name, False, L_("recently D(x) = {real} and D(G(z)) = {fake}", real=f"{d_real:.2f}",
+                                   fake=f"{d_fake:.2f}"),
+                   "")
 
 
 def mode_collapse(sample_variety: float | None, real_variety: float | None, logged_rows: int) -> Finding:
     """``logged_rows``: the rows of loss history so far. An untrained generator's samples all look
     alike (grey blobs), so a healthy run starts out looking collapsed: wait for MIN_ROWS rows, as
     the other checks do (a healthy DCGAN's samples reach 90% of real variety by then)."""
-    name = "mode collapse"
+    name = N_("mode collapse")
     if sample_variety is None or not real_variety:
-        return Finding(name, False, "no samples yet", "", judged=False)
+        return Finding(name, False, L_("no samples yet"), "", judged=False)
     if logged_rows < MIN_ROWS:
-        return Finding(name, False, "too early to tell", "", judged=False)
+        return Finding(name, False, L_("too early to tell"), "", judged=False)
     ratio = sample_variety / real_variety
-    evidence = f"samples from different noise differ {ratio:.0%} as much as real images do"
+    evidence = L_("samples from different noise differ {ratio} as much as real images do", ratio=f"{ratio:.0%}")
     if ratio < VARIETY_RATIO:
         return Finding(name, True, evidence,
-                       "G has found a few outputs that fool D and makes them whatever the noise: the samples look "
-                       "alike. Try a lower learning rate, the least-squares loss, or a larger generator.")
+                       L_("G has found a few outputs that fool D and makes them whatever the noise: the samples look "
+                       "alike. Try a lower learning rate, the least-squares loss, or a larger generator."))
     return Finding(name, False, evidence, "")
 
 
@@ -141,17 +147,17 @@ def swings(values: list[float]) -> int:
 
 def oscillation(history: list[dict]) -> Finding:
     values = [row["g_loss"] for row in history if "g_loss" in row]
-    name = "oscillation"
+    name = N_("oscillation")
     if len(values) < 2 * MIN_ROWS:
-        return Finding(name, False, "too early to tell", "", judged=False)
+        return Finding(name, False, L_("too early to tell"), "", judged=False)
     half = smooth(values)[len(values) // 2:]
     typical = sum(abs(v) for v in half) / len(half)
     count = swings(half) if (max(half) - min(half)) > SWING_RELATIVE * typical else 0
-    evidence = f"{count} large swings of the G loss in the second half of the run"
+    evidence = L_("{count} large swings of the G loss in the second half of the run", count=count)
     if count >= OSCILLATION_SWINGS:
         return Finding(name, True, evidence,
-                       "The players keep overshooting each other instead of settling: each update undoes the "
-                       "last. Lower both learning rates, or balance them.")
+                       L_("The players keep overshooting each other instead of settling: each update undoes the "
+                          "last. Lower both learning rates, or balance them."))
     return Finding(name, False, evidence, "")
 
 
@@ -181,7 +187,7 @@ class Quality:
 @dataclass(frozen=True)
 class Diagnosis:
     kind: str  # "too_early", "d_wins", "mode_collapse", "mode_hopping", "off_mode", "converged", "learning"
-    title: str
+    title: str  # lazy texts (L_): the 2-D lab diagnoses in its runner thread, a page shows it later
     explanation: str
 
 
@@ -198,55 +204,64 @@ def diagnose_points(step: int, quality: Quality, verdicts: tuple[float, float] |
     learning. ``step``: steps trained; ``verdicts``: D's recent mean verdict on real and on fake
     points (None before any D step); ``modes_visited``: modes covered at some point recently."""
     if step < TOO_EARLY_STEPS:
-        return Diagnosis("too_early", "Just started",
-                         "Give it a few hundred steps: at first both networks are random, and D(x) and D(G(z)) "
-                         "both sit near 0.5.")
+        return Diagnosis("too_early", L_("Just started"),
+                         L_("Give it a few hundred steps: at first both networks are random, and D(x) and D(G(z)) "
+                            "both sit near 0.5."))
     collapsed = quality.spread < COLLAPSED_SPREAD
-    clump = (f" G's points have bunched into a clump {quality.spread:.0%} as wide as the data."
-             if collapsed else "")
     d_real, d_fake = verdicts or (0.5, 0.5)
     if d_real > D_WINS_REAL and d_fake < D_WINS_FAKE:
-        return Diagnosis("d_wins", "The discriminator is winning",
-                         f"D(x) is {d_real:.2f} and D(G(z)) is {d_fake:.2f}: D tells real from fake almost "
-                         f"perfectly, painting purple wherever G's points are.{clump} G still gets a gradient "
-                         "from the non-saturating loss, but while D stays this far ahead G learns little. Slow D "
-                         "down (lower D learning rate, fewer D steps) or speed G up.")
+        clump = (L_("G's points have bunched into a clump {spread} as wide as the data.",
+                    spread=f"{quality.spread:.0%}")
+                 if collapsed else "")
+        return Diagnosis("d_wins", L_("The discriminator is winning"),
+                         L_("D(x) is {real} and D(G(z)) is {fake}: D tells real from fake almost perfectly, "
+                            "painting purple wherever G's points are. {clump} G still gets a gradient from the "
+                            "non-saturating loss, but while D stays this far ahead G learns little. Slow D down (lower "
+                            "D learning rate, fewer D steps) or speed G up.", real=f"{d_real:.2f}",
+                            fake=f"{d_fake:.2f}", clump=clump))
     modes = quality.modes
     if collapsed:
         now = modes.modes_covered if modes is not None else 0
         if modes is not None and modes_visited >= now + 2:
-            return Diagnosis("mode_hopping", "Mode collapse, hopping from mode to mode",
-                             f"All of G's points sit in one clump ({quality.spread:.0%} as wide as the data), and "
-                             f"over the last steps it has passed over {modes_visited} of the {modes.modes} modes: D "
-                             "learns to reject the spot where the clump is, and G drags the whole clump to "
-                             "another. Nothing in G's loss asks for variety, only for realism.")
-        return Diagnosis("mode_collapse", "Mode collapse",
-                         f"All of G's points sit in one clump, {quality.spread:.0%} as wide as the data: each "
-                         "fake may look real, but G has lost the variety of the data.")
+            return Diagnosis("mode_hopping", L_("Mode collapse, hopping from mode to mode"),
+                             L_("All of G's points sit in one clump ({spread} as wide as the data), and over the "
+                                "last steps it has passed over {visited} of the {modes} modes: D learns to reject the "
+                                "spot where the clump is, and G drags the whole clump to another. Nothing in G's loss "
+                                "asks for variety, only for realism.", spread=f"{quality.spread:.0%}",
+                                visited=modes_visited,
+                                modes=modes.modes))
+        return Diagnosis("mode_collapse", L_("Mode collapse"),
+                         L_("All of G's points sit in one clump, {spread} as wide as the data: each fake may look "
+                            "real, but G has lost the variety of the data.", spread=f"{quality.spread:.0%}"))
     if modes is not None:
         now = modes.modes_covered
         if now == modes.modes and modes.off_mode_fraction < 0.15:
-            return Diagnosis("converged", "All modes covered",
-                             f"Every mode has generated points nearby and only {modes.off_mode_fraction:.0%} of them "
-                             "fall between modes. D(x) and D(G(z)) near 0.5 mean D can no longer tell them apart.")
+            return Diagnosis("converged", L_("All modes covered"),
+                             L_("Every mode has generated points nearby and only {off} of them fall between "
+                                "modes. D(x) and D(G(z)) near 0.5 mean D can no longer tell them apart.",
+                                off=f"{modes.off_mode_fraction:.0%}"))
         if modes.off_mode_fraction > 0.3:
-            return Diagnosis("off_mode", "Many points between the modes",
-                             f"{modes.off_mode_fraction:.0%} of G's points are far from every mode: G is still "
-                             "stretching its noise between the blobs. This shrinks with more steps, unless G is "
-                             "too small to cut its noise into separate pieces.")
+            return Diagnosis("off_mode", L_("Many points between the modes"),
+                             L_("{off} of G's points are far from every mode: G is still stretching its noise "
+                                "between the blobs. This shrinks with more steps, unless G is too small to cut its "
+                                "noise into separate pieces.", off=f"{modes.off_mode_fraction:.0%}"))
         if now <= modes.modes // 2 and step >= 1000:
-            return Diagnosis("mode_collapse", "Some modes are missing",
-                             f"G's points cover only {now} of {modes.modes} modes. The fakes sit on real modes, so "
-                             "D has little to complain about, and nothing in G's loss asks it for the others.")
+            return Diagnosis("mode_collapse", L_("Some modes are missing"),
+                             L_("G's points cover only {covered} of {modes} modes. The fakes sit on real modes, so D "
+                                "has little to complain about, and nothing in G's loss asks it for the others.",
+                                covered=now, modes=modes.modes))
     elif quality.support is not None:
         support = quality.support
         if support.precision > 0.9 and support.recall > 0.9:
-            return Diagnosis("converged", "The fakes cover the data",
-                             f"{support.precision:.0%} of the fakes lie on the data and {support.recall:.0%} of the "
-                             "real points have a fake nearby.")
+            return Diagnosis("converged", L_("The fakes cover the data"),
+                             L_("{precision} of the fakes lie on the data and {recall} of the real points "
+                                "have a fake nearby.", precision=f"{support.precision:.0%}",
+                                recall=f"{support.recall:.0%}"))
         if support.recall < 0.5 and support.precision > 0.7:
-            return Diagnosis("mode_collapse", "Part of the data is missing",
-                             f"The fakes sit on the data ({support.precision:.0%}) but reach only "
-                             f"{support.recall:.0%} of it: G has dropped whole stretches.")
-    return Diagnosis("learning", "Learning",
-                     "Neither player is far ahead. Watch the purple points follow the arrows towards the green ones.")
+            return Diagnosis("mode_collapse", L_("Part of the data is missing"),
+                             L_("The fakes sit on the data ({precision}) but reach only {recall} of it: G has "
+                                "dropped whole stretches.", precision=f"{support.precision:.0%}",
+                                recall=f"{support.recall:.0%}"))
+    return Diagnosis("learning", L_("Learning"),
+                     L_("Neither player is far ahead. Watch the purple points follow the arrows towards the green "
+                        "ones."))

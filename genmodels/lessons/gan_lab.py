@@ -66,7 +66,7 @@ class Canvas:
     generated: torch.Tensor  # (N, 2) G(z) for a fixed noise sample, the same z at every step
     surface_axis: torch.Tensor  # (S,) grid coordinates, the same for x and y
     surface: torch.Tensor  # (S, S) D's verdict in [0, 1] at (x=axis[j], y=axis[i]); 1 = "real"
-    surface_meaning: str  # what ``surface`` is, in words
+    surface_meaning: str  # what ``surface`` is, in words (a lazy text, L_)
     noise_lines: torch.Tensor  # (L, P, 2) G's image of L straight lines of the noise grid
     noise_plane: str  # which plane of the noise space the lines come from, in words
     arrows_from: torch.Tensor  # (A, 2) generated points...
@@ -79,6 +79,8 @@ def mode_radius(dataset: Dataset) -> float:
 
 
 SUPPORT_RADIUS = 0.15  # "near the data" for moons and spiral: 3 x the ring's mode std, same scale
+
+
 def canvas_span(dataset: Dataset) -> float:
     """Half the side of the square canvas: the data's extent plus a margin, at least 3."""
     return max(3.0, math.ceil(1.25 * dataset.train_x.abs().max().item() * 2) / 2)
@@ -289,8 +291,9 @@ class GANLab:
         generated = self.generate()
         lines, plane = self.noise_grid()
         arrows_from, arrows_to = self.gradient_arrows(generated[:ARROWS])
-        meaning = ("D's output (trained towards 1 on real, 0 on fake), clipped to [0, 1]"
-                   if self.config.loss == "least_squares" else "D(x) = sigmoid(logit), the probability D gives to real")
+        meaning = (L_("D's output (trained towards 1 on real, 0 on fake), clipped to [0, 1]")
+                   if self.config.loss == "least_squares" else
+                   L_("D(x) = sigmoid(logit), the probability D gives to real"))
         return Canvas(step=self.step, span=self.span, real=self.shown_real, generated=generated,
                       surface_axis=axis, surface=surface, surface_meaning=meaning, noise_lines=lines,
                       noise_plane=plane, arrows_from=arrows_from, arrows_to=arrows_to)
@@ -303,7 +306,7 @@ class GANLab:
         dims, fine = self.config.latent_dim, torch.linspace(-2, 2, 41)  # (P,)
         if dims == 1:
             z = torch.linspace(-3, 3, 81).reshape(1, 81, 1)  # (1, P, 1)
-            plane = "the whole 1-D noise space, z from -3 to 3"
+            plane = L_("the whole 1-D noise space, z from -3 to 3")
         else:
             ticks = torch.linspace(-2, 2, NOISE_TICKS)  # (T,)
             u_lines = torch.stack([ticks.view(-1, 1).expand(-1, len(fine)), fine.expand(len(ticks), -1)], dim=2)
@@ -311,8 +314,9 @@ class GANLab:
             plane2 = torch.cat([u_lines, v_lines])  # (2T, P, 2)
             z = torch.zeros(*plane2.shape[:2], dims)  # (L, P, latent)
             z[..., :2] = plane2
-            plane = ("the whole 2-D noise space, [-2, 2]^2" if dims == 2 else
-                     f"the plane of z1 and z2 in the {dims}-D noise space, the other {dims - 2} dimensions held at 0")
+            plane = (L_("the whole 2-D noise space, [-2, 2]^2") if dims == 2 else
+                     L_("the plane of z1 and z2 in the {dims}-D noise space, the other {others} dimensions held at 0",
+                        dims=dims, others=dims - 2))
         lines = self.generate(z.reshape(-1, dims)).reshape(*z.shape[:2], 2)  # (L, P, 2)
         return lines, plane
 

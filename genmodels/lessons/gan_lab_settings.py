@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from genmodels.configs import LEARNING_RATES, TrainConfig, check_choice, check_float, check_int
+from genmodels.i18n import L_, N_
 from genmodels.models.gan import GAN_LOSSES, GANConfig
 from genmodels.registry import presets_for
 
@@ -63,20 +64,21 @@ class LabConfig:
                                     seed=self.seed, device="cpu")
 
 
-# Each setting: its label on the page, and its valid values (a range of whole numbers or a tuple).
+# Each setting: its label on the page (translated where shown), and its valid values (a range of
+# whole numbers or a tuple).
 SETTINGS: dict[str, tuple[str, range | tuple]] = {
-    "dataset": ("Dataset", TOY_DATASETS),
-    "loss": ("Loss", GAN_LOSSES),
-    "latent_dim": ("Noise dimensions", range(LATENT_RANGE[0], LATENT_RANGE[1] + 1)),
-    "batch_size": ("Batch size", BATCH_SIZES),
-    "seed": ("Seed", range(SEED_RANGE[0], SEED_RANGE[1] + 1)),
-    "g_hidden": ("G width", range(WIDTH_RANGE[0], WIDTH_RANGE[1] + 1)),
-    "g_depth": ("G depth", range(DEPTH_RANGE[0], DEPTH_RANGE[1] + 1)),
-    "d_hidden": ("D width", range(WIDTH_RANGE[0], WIDTH_RANGE[1] + 1)),
-    "d_depth": ("D depth", range(DEPTH_RANGE[0], DEPTH_RANGE[1] + 1)),
-    "lr_g": ("G learning rate", LEARNING_RATES),
-    "lr_d": ("D learning rate", LEARNING_RATES),
-    "d_steps": ("D steps per G step", range(D_STEPS_RANGE[0], D_STEPS_RANGE[1] + 1)),
+    "dataset": (N_("Dataset"), TOY_DATASETS),
+    "loss": (N_("Loss"), GAN_LOSSES),
+    "latent_dim": (N_("Noise dimensions"), range(LATENT_RANGE[0], LATENT_RANGE[1] + 1)),
+    "batch_size": (N_("Batch size"), BATCH_SIZES),
+    "seed": (N_("Seed"), range(SEED_RANGE[0], SEED_RANGE[1] + 1)),
+    "g_hidden": (N_("G width"), range(WIDTH_RANGE[0], WIDTH_RANGE[1] + 1)),
+    "g_depth": (N_("G depth"), range(DEPTH_RANGE[0], DEPTH_RANGE[1] + 1)),
+    "d_hidden": (N_("D width"), range(WIDTH_RANGE[0], WIDTH_RANGE[1] + 1)),
+    "d_depth": (N_("D depth"), range(DEPTH_RANGE[0], DEPTH_RANGE[1] + 1)),
+    "lr_g": (N_("G learning rate"), LEARNING_RATES),
+    "lr_d": (N_("D learning rate"), LEARNING_RATES),
+    "d_steps": (N_("D steps per G step"), range(D_STEPS_RANGE[0], D_STEPS_RANGE[1] + 1)),
 }
 
 
@@ -84,26 +86,33 @@ def settle(name: str, value, fallback):
     """``value`` if it is valid for setting ``name``, else the nearest valid value (``fallback`` when
     there is none), with a message saying what was wrong and what is used instead."""
     label, valid = SETTINGS[name]
+    label = L_(label)
     if value in valid and type(value) is type(fallback):
         return value, None
     if isinstance(valid, range):
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             settled = min(max(round(value), valid.start), valid[-1])
-            return settled, f"{label} must be a whole number from {valid.start} to {valid[-1]}; got {value!r}, so " \
-                            f"{settled} is used."
+            return settled, L_("{label} must be a whole number from {low} to {high}; got {value}, so {settled} is "
+                               "used.", label=label, low=valid.start, high=valid[-1], value=repr(value),
+                               settled=settled)
     elif name.startswith("lr_"):
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
             settled = min(valid, key=lambda rate: abs(math.log(rate / value)))
-            return settled, f"{label} {value:g} is not on the ladder ({valid[0]:g} to {valid[-1]:g}, 1-2-5 steps); " \
-                            f"the nearest rung, {settled:g}, is used."
+            return settled, L_("{label} {value} is not on the ladder ({low} to {high}, 1-2-5 steps); the "
+                               "nearest rung, {settled}, is used.", label=label, value=f"{value:g}",
+                               low=f"{valid[0]:g}",
+                               high=f"{valid[-1]:g}", settled=f"{settled:g}")
     elif isinstance(valid[0], int) and isinstance(value, (int, float)) and not isinstance(value, bool):
         settled = min(valid, key=lambda choice: abs(choice - value))
-        return settled, f"{label} must be one of {', '.join(map(str, valid))}; got {value!r}, so {settled} is used."
+        return settled, L_("{label} must be one of {valid}; got {value}, so {settled} is used.", label=label,
+                           valid=", ".join(map(str, valid)), value=repr(value), settled=settled)
     if isinstance(valid, range):
-        wanted = f"a whole number from {valid.start} to {valid[-1]}"
-    else:
-        wanted = "one of " + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in valid)
-    return fallback, f"{label} must be {wanted}; got {value!r}, so {fallback!r} is used."
+        return fallback, L_("{label} must be a whole number from {low} to {high}; got {value}, so {fallback} is "
+                            "used.", label=label, low=valid.start, high=valid[-1], value=repr(value),
+                            fallback=repr(fallback))
+    listed = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in valid)
+    return fallback, L_("{label} must be one of {valid}; got {value}, so {fallback} is used.", label=label,
+                        valid=listed, value=repr(value), fallback=repr(fallback))
 
 
 # Settings that can change while a model trains (they only reach the optimizers and the step);

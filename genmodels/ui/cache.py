@@ -125,6 +125,15 @@ def sample_quality(_model, key: str, dataset: str):
     return frechet.sample_quality(_model, loaded.model, reference)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def code_plane_holes(_model, key: str, dataset: str):
+    """The holes of a 2-D model's code plane (lessons.vae_maps.holes), against 10,000 training images."""
+    from genmodels.lessons import vae_maps
+
+    codes, _labels, _names = encoded_test_set(_model, key, dataset)
+    return vae_maps.holes(_model, codes, shared_dataset(dataset, "cpu").train_x[:10_000])
+
+
 @st.cache_resource(show_spinner=False)
 def real_image_scales(dataset: str) -> tuple[float, float]:
     """Two yardsticks from real images: the median distance from a test image to its nearest
@@ -140,8 +149,9 @@ def warm_lesson_caches() -> list[str]:
     """Compute what the lessons' first visits need for the shipped models, in the order of the
     lessons: the optimizers' first import; the Autoencoders lesson's PCA curve, reconstruction
     scores and code statistics; the Denoising lab's robustness curves for its opening noise; the VAE
-    explorer's encoded test sets; GAN studio's real-image yardsticks, feature classifier and sample
-    quality. On a cold 2-core server these took the first visitor of Autoencoders ~3 s, of the
+    explorer's encoded test sets (and the holes of 2-D code planes); GAN studio's real-image
+    yardsticks, feature classifier and sample quality. On a cold 2-core server these took the first
+    visitor of Autoencoders ~3 s, of the
     Denoising lab ~4 s and of the 2-D GAN lab ~1.2 s, and the first press of "Measure" in GAN
     studio ~10 s. A page that asks for a value while it is being computed here waits for it
     (cache_resource locks each key) instead of computing it again. Returns a line per value
@@ -182,6 +192,8 @@ def warm_lesson_caches() -> list[str]:
     for c in choices:
         if c.info.family == "vae" or (c.info.family == "ae" and c.model.config.latent_dim == 2):
             warm(f"encoded test set of {c.name}", encoded_test_set, c.model, model_key(c), c.info.dataset)
+            if c.model.config.latent_dim == 2:  # the VAE explorer's side-by-side maps
+                warm(f"code-plane holes of {c.name}", code_plane_holes, c.model, model_key(c), c.info.dataset)
     for c in choices:
         if c.info.family in ("gan", "dcgan") and c.info.model_config.data == "image":
             warm(f"real-image scales of {c.info.dataset}", real_image_scales, c.info.dataset)

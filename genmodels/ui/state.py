@@ -20,6 +20,7 @@ import torch
 from genmodels.checkpoints import CheckpointInfo, LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import CheckpointError
+from genmodels.i18n import N_, _
 from genmodels.runtime import budget_threads_for_jobs, checkpoint_dir, release_memory
 from genmodels.serving.jobs import SLOTS, TrainingJob
 from genmodels.serving.watchdog import WATCHDOG
@@ -174,7 +175,7 @@ def collect_finished_job() -> None:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    label: str  # what the picker shows, e.g. "vae-fashion-2d (shipped)"
+    label: str  # the choice's identity, e.g. "vae-fashion-2d (shipped)"; pickers show it translated
     source: str  # "shipped" or "session"
     model: torch.nn.Module
     info: CheckpointInfo
@@ -196,6 +197,10 @@ def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str,
 
 def is_training(kept: SessionModel) -> bool:
     return kept.job is not None and kept.job.active
+
+
+# How a picker shows a model of each source (pick_model), translated where shown.
+SOURCE_LABELS = {"shipped": N_("{name} (shipped)"), "session": N_("{name} (this session)")}
 
 
 def shipped_choices() -> list[ModelChoice]:
@@ -220,4 +225,9 @@ def pick_model(label: str, choices: list[ModelChoice], key: str, prefer=None) ->
     lesson's shipped model), else on the first; returns the chosen ModelChoice."""
     labels = [choice.label for choice in choices]
     default = next((i for i, choice in enumerate(choices) if prefer is not None and prefer(choice)), 0)
-    return choices[labels.index(st.selectbox(label, labels, index=default, key=key))]
+
+    def shown(option: str) -> str:  # the label is the choice's identity (model_key); shown translated
+        choice = choices[labels.index(option)]
+        return _(SOURCE_LABELS[choice.source], name=choice.name)
+
+    return choices[labels.index(st.selectbox(label, labels, index=default, key=key, format_func=shown))]

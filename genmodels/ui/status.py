@@ -2,6 +2,7 @@
 
 import torch
 
+from genmodels.i18n import _, ngettext
 from genmodels.runtime import resolve_device
 
 
@@ -11,6 +12,6 @@ def device_label() -> str:
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
-        return "Apple GPU (MPS)"
+        return _("Apple GPU (MPS)")
     threads = torch.get_num_threads()
-    return f"CPU, {threads} thread{'s' if threads != 1 else ''}"
+    return ngettext("CPU, {n} thread", "CPU, {n} threads", threads, n=threads)
