@@ -44,4 +44,4 @@ def test_a_short_sparse_run_shows_its_own_rho():
         assert time.monotonic() < deadline, "the page did not switch to the new model"
         app.run()
         assert not app.exception, app.exception
-    assert "rho = 0.2" in chart(app, "each unit")
+    assert "ρ = 0.2" in chart(app, "each unit")

@@ -20,6 +20,7 @@ import torch
 from genmodels.checkpoints import CheckpointInfo, LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import CheckpointError
+from genmodels.i18n import _
 from genmodels.runtime import budget_threads_for_jobs, checkpoint_dir, release_memory
 from genmodels.serving.jobs import SLOTS, TrainingJob
 from genmodels.serving.watchdog import WATCHDOG
@@ -174,11 +175,21 @@ def collect_finished_job() -> None:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    label: str  # what the picker shows, e.g. "vae-fashion-2d (shipped)"
+    label: str  # the picker's key, in English whatever the language: "vae-fashion-2d (shipped)"
     source: str  # "shipped" or "session"
     model: torch.nn.Module
     info: CheckpointInfo
     name: str = ""  # the file stem (shipped) or the session's name for it
+    data: Dataset | None = None  # a session model's training data (own images are on no server's disk)
+
+    @property
+    def shown(self) -> str:
+        """The label in the reader's language, as plain text (widget options, legends, captions
+        that are not Markdown; in Markdown, pass it through render.plain)."""
+        if self.source == "shipped":
+            return _("{name} (shipped)", name=self.name)
+        return _("{name} (this session)", name=self.name)
+
 
 @st.cache_resource(show_spinner="Loading the shipped models (once per server)...")
 def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str, ...]]:
@@ -210,14 +221,29 @@ def model_choices(families: tuple[str, ...] | None = None, include_training: boo
     job is training right now ("train more") is left out unless ``include_training``: reading it
     from a page while another thread updates it would show half-updated weights."""
     choices = shipped_choices()
-    choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info, name)
+    choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info, name,
+                            kept.job.dataset if kept.job is not None else None)
                 for name, kept in session_models().items() if include_training or not is_training(kept)]
     return [c for c in choices if families is None or c.info.family in families]
+
+
+def test_split(choice: ModelChoice) -> torch.Tensor | None:
+    """The test images of the data ``choice`` was trained on, on the CPU: a dataset on this server's
+    disk, else the held-out part of the session's own upload it was trained on, else None."""
+    from genmodels.data import is_available
+
+    if is_available(choice.info.dataset):
+        return shared_dataset(choice.info.dataset, "cpu").test_x
+    if choice.data is not None and choice.data.name == choice.info.dataset and len(choice.data.test_x):
+        return choice.data.test_x.cpu()
+    return None
 
 
 def pick_model(label: str, choices: list[ModelChoice], key: str, prefer=None) -> ModelChoice:
     """A selectbox over ``choices`` that starts on the first one ``prefer(choice)`` accepts (e.g. the
     lesson's shipped model), else on the first; returns the chosen ModelChoice."""
     labels = [choice.label for choice in choices]
+    shown = {choice.label: choice.shown for choice in choices}
     default = next((i for i, choice in enumerate(choices) if prefer is not None and prefer(choice)), 0)
-    return choices[labels.index(st.selectbox(label, labels, index=default, key=key))]
+    # The options are the English labels (keys that survive a change of language), shown translated.
+    return choices[labels.index(st.selectbox(label, labels, index=default, key=key, format_func=shown.get))]
