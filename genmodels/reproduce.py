@@ -46,7 +46,7 @@ def train_command(info: CheckpointInfo) -> str:
         for field, flag in TRAIN_FLAGS.items():
             if train[field] or field in ("epochs", "seed"):
                 words += [flag, f"{train[field]:g}" if isinstance(train[field], float) else str(train[field])]
-    words += ["--out", f"{info.name}.safetensors"]
+    words += ["--out", f"{' '.join(info.name.split())}.safetensors"]  # one line: no newline in a file name
     return "\n".join([*notes, " ".join(shlex.quote(word) for word in words)])
 
 

@@ -31,7 +31,7 @@ def test_a_good_upload_is_listed_and_a_bad_one_changes_nothing():
     before = listed(app)
     app.file_uploader(key="models_upload").upload("evil.safetensors", b"\x80\x04garbage pickle", "application/x").run()
     assert not app.exception
-    assert any("evil.safetensors was refused" in e.value and "pickle" in e.value for e in app.error)
+    assert any("evil.safetensors was refused" in e.value.replace("\\", "") and "pickle" in e.value for e in app.error)
     assert listed(app) == before and not app.session_state["genlab_models"]
 
     good = (ROOT / "checkpoints" / "vae-sprites-2d.safetensors").read_bytes()
