@@ -84,7 +84,8 @@ def test_a_bad_zip_is_refused_with_a_message_and_no_job_starts():
     app.selectbox(key="train_dataset_ae").select("your-images").run()
     app.file_uploader(key="train_zip").upload("holiday.zip", b"this is not a zip", "application/zip").run()
     assert not app.exception
-    assert any("holiday.zip cannot be used" in e.value.replace("\\", "") and "not a valid zip" in e.value for e in app.error)
+    assert any("holiday.zip cannot be used" in e.value.replace("\\", "") and "not a valid zip" in e.value
+               for e in app.error)
     app.button(key="train_start").click().run()
     assert "genlab_job" not in app.session_state
     assert any("Upload a zip of images first" in w.value for w in app.warning)
