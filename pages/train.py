@@ -27,6 +27,7 @@ from genmodels.ui.render import (
 from genmodels.ui.state import (
     begin_job,
     current_job,
+    fresh_key,
     live_refresh,
     poll_job,
     run_through_the_app,
@@ -59,13 +60,13 @@ st.write(_("Pick a family and a dataset, keep the preset or change it, and start
            "background: the curves below update every second, and you can visit other pages meanwhile."))
 
 family = st.selectbox(_("Model family"), list(FAMILIES), format_func=lambda f: f"{FAMILIES[f].title} ({f})",
-                      key="train_family")
+                      key=fresh_key("train_family"))
 spec, preset = FAMILIES[family], presets_for("train")[family]
 
 
 def key(name: str) -> str:
     """Widget keys per family: each family starts from its own preset and keeps its own edits."""
-    return f"train_{name}_{family}"
+    return fresh_key(f"train_{name}_{family}")
 
 
 usable = [name for name, info in DATASETS.items() if info.kind in spec.data_kinds and is_available(name)]

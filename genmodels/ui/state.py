@@ -29,6 +29,7 @@ from genmodels.serving.watchdog import WATCHDOG
 CHECKPOINT_DIR = checkpoint_dir()
 JOB = "genlab_job"  # the session's current (or last) TrainingJob
 MODELS = "genlab_models"  # name -> SessionModel, the models this session trained or uploaded
+GENERATION = "genlab_generation"  # how many times this session was reset (fresh_key)
 
 
 @dataclass
@@ -102,7 +103,18 @@ def reset_session() -> None:
     closed tab, without waiting for the job to end."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    forget_session(get_script_run_ctx().session_state, timeout=0)
+    state = get_script_run_ctx().session_state
+    generation = state[GENERATION] if GENERATION in state else 0
+    forget_session(state, timeout=0)
+    state[GENERATION] = generation + 1
+
+
+def fresh_key(key: str) -> str:
+    """A widget key that changes with each Reset session. Deleting a widget's value is not enough:
+    the browser keeps showing (and sends back) what the widget held, so the Train page's family
+    survived a reset; a new key is a new widget, which starts from its default."""
+    generation = st.session_state.get(GENERATION, 0)
+    return key if not generation else f"{key}~{generation}"
 
 
 def watch_session() -> None:
