@@ -89,7 +89,8 @@ for result in sorted(results, key=lambda r: (not r.beats_pca, r.code_size)):
     numbers = {"k": result.code_size, "psnr": f"{result.psnr:.1f}", "pca": f"{result.pca_psnr:.1f}"}
     verdict = (_("beats PCA at k = {k}: {psnr} dB against {pca} dB", **numbers) if result.beats_pca
                else _("falls below PCA at k = {k}: {psnr} dB against {pca} dB", **numbers))
-    lines.append(f"- **{plain(result.name)}** {verdict}; " + _("; ").join(str(r) for r in result.reasons) + ".")
+    lines.append("- " + _("**{model}** {verdict}; {reasons}.", model=plain(result.name), verdict=verdict,
+                          reasons=_("; ").join(str(reason) for reason in result.reasons)))
 beaten = sum(r.beats_pca for r in results)
 st.markdown(ngettext("Each dot is an autoencoder, PCA with as many components is its reference. {n} of {total} "
                      "beats it:", "Each dot is an autoencoder, PCA with as many components is its reference. {n} "

@@ -14,6 +14,7 @@ from genmodels.lessons.denoising import (
     DEFAULT_NOISE,
     FLAGGED_AT_LEAST,
     IDENTICAL_PSNR,
+    NOISE_NAMES,
     NOISES,
     ROBUSTNESS_LEVELS,
     denoise,
@@ -60,7 +61,7 @@ level = level_column.slider(_("Test-time strength"), 0.0, 1.0, 0.5, 0.05, key="d
                                    "it never saw in training."))
 if config.corruption != "none":
     level_column.caption(_("**{model}** was trained with {noise} at {level}.", model=plain(chosen.info.name),
-                           noise=_(NOISES[config.corruption]).split(" (")[0], level=f"{config.noise_level:g}"))
+                           noise=_(NOISE_NAMES[config.corruption]), level=f"{config.noise_level:g}"))
 else:
     level_column.caption(_("**{model}** was trained with no noise (a plain autoencoder).",
                            model=plain(chosen.info.name)))

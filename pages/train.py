@@ -1,6 +1,7 @@
 """Train: pick a family and data, start a background run, watch the curves and pictures move."""
 
 import inspect
+import math
 
 import streamlit as st
 
@@ -8,9 +9,8 @@ from genmodels import losses
 from genmodels.checkpoints import checkpoint_bytes
 from genmodels.configs import LEARNING_RATES, TrainConfig
 from genmodels.data import DATASETS, is_available
-from genmodels.errors import GenLabError, ImageRejected
-from genmodels.i18n import _, ngettext
-from genmodels.images import MIN_IMAGES, dataset_from_zip, grid
+from genmodels.errors import GenLabError
+from genmodels.i18n import _
 from genmodels.lessons.denoising import NOISES
 from genmodels.registry import listed_families, presets_for
 from genmodels.runtime import resolve_device
@@ -34,6 +34,7 @@ from genmodels.ui.state import (
     session_models,
     shared_dataset,
 )
+from genmodels.ui.uploads import own_images
 
 FAMILIES = listed_families()  # every family but the Frechet feature classifier
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -76,35 +77,9 @@ dataset_name = st.selectbox(
     _("Dataset"), usable, index=usable.index(preset.dataset) if preset.dataset in usable else 0,
     key=key("dataset"), format_func=lambda n: _("your own images: a zip of pictures, made 28x28 grey")
     if n == OWN_IMAGES else f"{n}: {DATASETS[n].description}")
-own_dataset = None
-if dataset_name == OWN_IMAGES:
-    upload = st.file_uploader(_("A .zip of at least {n} images (png, jpg, webp, bmp, gif); images in sub-folders "
-                                "are labelled by folder", n=MIN_IMAGES), type=["zip"], key="train_zip")
-    if upload is None:
-        st.info(_("Upload a zip to train on your own pictures. They are made grey, square and 28x28, and inverted "
-                  "when their background is light, like the built-in datasets."))
-    else:
-        cached = st.session_state.get("genlab_zip")
-        if cached is None or cached[0] != upload.file_id:
-            try:
-                cached = (upload.file_id, dataset_from_zip(upload.getvalue()))
-            except ImageRejected as error:
-                cached = (upload.file_id, error)
-            st.session_state["genlab_zip"] = cached
-        result = cached[1]
-        if isinstance(result, ImageRejected):
-            st.error(_("{file} cannot be used: {error}", file=plain(upload.name), error=plain(result)))
-        else:
-            own_dataset = result.dataset
-            st.success(_("{n} images from {file}: {train} to train on, {test} held out for testing (the Denoising "
-                         "lab uses them); classes: {classes}", n=result.images_found, file=plain(upload.name),
-                         train=len(own_dataset.train_x), test=len(own_dataset.test_x),
-                         classes=plain(", ".join(own_dataset.class_names))))
-            st.image(grid(own_dataset.train_x[:32], columns=16, scale=2), caption=_("as the model will see them"))
-            if result.problems:
-                with st.expander(ngettext("{n} file skipped", "{n} files skipped", len(result.problems),
-                                          n=len(result.problems))):
-                    st.text("\n".join(str(problem) for problem in result.problems))
+own_dataset = own_images() if dataset_name == OWN_IMAGES else None  # a zip's pictures, checked and previewed
+n_train = len(own_dataset.train_x) if own_dataset is not None else (
+    len(shared_dataset(dataset_name, "cpu").train_x) if dataset_name != OWN_IMAGES else 0)
 
 # A form: nothing starts until the button is pressed (Enter in a number box does not submit it).
 with st.form("train_form", enter_to_submit=False):
@@ -139,8 +114,16 @@ with st.form("train_form", enter_to_submit=False):
         if family in ("gan", "dcgan"):
             overrides["d_steps"] = st.number_input(_("D steps per G step"), 1, 10, 1, key=key("d_steps"))
     name = st.text_input(_("Name for the trained model"), f"my-{family}", max_chars=40, key=key("name"))
-    st.caption(_("One epoch is one pass over the training images: about (training images / batch size) steps. "
-                 "Fewer than {n} steps in all is too short to see much.", n=MIN_USEFUL_STEPS))
+    # The steps the form's values give (as last applied: a form sends its values when submitted).
+    planned_batch, planned_epochs = st.session_state[key("batch")], st.session_state[key("epochs")]
+    per_epoch = math.ceil(n_train / min(planned_batch, n_train)) if n_train else 0
+    if n_train:
+        st.caption(_("{n} training images at batch size {batch}: one epoch is {per_epoch} steps, {epochs} epochs "
+                     "are {steps} steps.", n=f"{n_train:,}", batch=planned_batch, per_epoch=per_epoch,
+                     epochs=planned_epochs, steps=f"{per_epoch * planned_epochs:,}"))
+    if n_train and per_epoch * planned_epochs < MIN_USEFUL_STEPS:
+        st.warning(_("Fewer than {n} steps is too short to see much: take more epochs or a smaller batch.",
+                     n=MIN_USEFUL_STEPS))
     started = st.form_submit_button(_("Start training"), type="primary", key="train_start")
 
 job = current_job()

@@ -19,6 +19,8 @@ DEFAULT_NOISE = "gaussian"  # the noise the Denoising lab opens on
 # The corruptions (genmodels.corruption) and what their strength means, marked for translation.
 NOISES = {"gaussian": N_("Gaussian noise (sigma)"), "salt_pepper": N_("salt and pepper (fraction of pixels)"),
           "masking": N_("masking (fraction of pixels set to 0)"), "block": N_("block occlusion (side of the square)")}
+NOISE_NAMES = {"gaussian": N_("Gaussian noise"), "salt_pepper": N_("salt-and-pepper noise"),
+               "masking": N_("masking noise"), "block": N_("block occlusion")}  # the same, in a sentence
 # Up to the strength slider's maximum, 1.0; not 0: a clean input's PSNR is unbounded.
 ROBUSTNESS_LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 IDENTICAL_PSNR = 100.0  # what metrics.psnr gives identical images (their MSE is clamped at 1e-10)

@@ -139,14 +139,14 @@ MODEL_SETTINGS = {"arch": N_("architecture"), "latent_dim": N_("latent size"), "
 def started_with(job, view: JobView) -> None:
     """The settings a run started with (not the form's, which may have been edited since), its
     number of steps, and a warning when they are too few to learn much."""
-    from genmodels.lessons.denoising import NOISES
+    from genmodels.lessons.denoising import NOISE_NAMES
 
     config, model = job.config, job.model.config
     settings = {_("dataset"): job.dataset.name, _("epochs"): config.epochs, _("batch size"): config.batch_size,
                 _("learning rate"): f"{config.lr:g}", _("seed"): config.seed}
     settings |= {_(label): getattr(model, field) for field, label in MODEL_SETTINGS.items() if hasattr(model, field)}
     if getattr(model, "corruption", "none") != "none":
-        settings[_("training noise")] = _(NOISES[model.corruption]).split(" (")[0].split("（")[0]
+        settings[_("training noise")] = _(NOISE_NAMES[model.corruption])
     steps = view.total_steps - job.start_step
     st.caption(_("Started with: {settings}", settings=plain(", ".join(f"{k} {v}" for k, v in settings.items())))
                + " " + ngettext("({n} step)", "({n} steps)", steps, n=steps))
