@@ -26,6 +26,8 @@ from genmodels.checkpoints import load_checkpoint
 from genmodels.data import is_available, load_dataset
 from genmodels.lessons.codes import against_pca, wider_but_worse
 from genmodels.lessons.denoising import (
+    FAMILIAR_TEST,
+    FAMILIAR_TRAIN,
     FLAGGED_AT_LEAST,
     FLAGGED_TEST_AT_MOST,
     PCA,
@@ -181,7 +183,8 @@ def unlike_fashion() -> dict[str, torch.Tensor]:
 @needs_fashion
 def test_the_familiarity_check_flags_other_pictures_at_the_rates_the_page_quotes(fashion):
     classifier = load_classifier(CHECKPOINTS / "metrics" / "fashion-mnist-classifier.safetensors").model
-    familiar = fit_familiarity(embed(classifier, fashion.train_x[:20_000]), embed(classifier, fashion.test_x))
+    familiar = fit_familiarity(embed(classifier, fashion.train_x[:FAMILIAR_TRAIN]),
+                               embed(classifier, fashion.test_x[:FAMILIAR_TEST]))  # as cache.familiarity
     assert familiar.held_out_flagged <= FLAGGED_TEST_AT_MOST  # test images the threshold never saw
     for group, pictures in unlike_fashion().items():
         flagged = (familiar.ratios(embed(classifier, pictures)) > 1).float().mean().item()

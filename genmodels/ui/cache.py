@@ -68,7 +68,7 @@ def robustness_on(choice: ModelChoice, test_x: torch.Tensor, data_name: str, kin
 def familiarity(dataset: str):
     """How far a picture is from ``dataset``'s images in its feature classifier's space
     (lessons.denoising.Familiarity), or None when no classifier ships for ``dataset``."""
-    from genmodels.lessons.denoising import fit_familiarity
+    from genmodels.lessons.denoising import FAMILIAR_TEST, FAMILIAR_TRAIN, fit_familiarity
     from genmodels.metrics.frechet import embed
 
     found = feature_classifier(dataset)
@@ -76,7 +76,8 @@ def familiarity(dataset: str):
         return None
     classifier = found[0].model
     data = shared_dataset(dataset, "cpu")
-    return fit_familiarity(embed(classifier, data.train_x[:20_000]), embed(classifier, data.test_x))
+    return fit_familiarity(embed(classifier, data.train_x[:FAMILIAR_TRAIN]),
+                           embed(classifier, data.test_x[:FAMILIAR_TEST]))
 
 
 @st.cache_resource(show_spinner="Fitting PCA (once per server)...")
@@ -202,13 +203,10 @@ def warm_lesson_caches() -> list[str]:
             warm(f"reconstruction PSNR of {c.name}", reconstruction_psnr, c.model, model_key(c), c.info.dataset)
         if c.info.family == "sparse_ae" and c.model.config.arch == "mlp" and not c.model.config.hidden:
             warm(f"code statistics of {c.name}", code_statistics, c.model, model_key(c), c.info.dataset)
-    for c in images:  # the opening noise first, then the others (switching noise cost 5-7 s cold)
+    for c in images:  # the opening noise here; the others at the end (switching noise cost 5-7 s cold)
         if c.info.family in ("dae", "ae"):
             warm(f"robustness curve of {c.name}", robustness_curve, c.model, model_key(c), c.info.dataset,
                  DEFAULT_NOISE, ROBUSTNESS_LEVELS)
-    for dataset in sorted({c.info.dataset for c in images if c.info.family == "dae"}):
-        if classifier_path(CHECKPOINT_DIR, dataset).exists():
-            warm(f"familiarity check on {dataset}", familiarity, dataset)
     for c in choices:
         if c.info.family == "vae" or (c.info.family == "ae" and c.model.config.latent_dim == 2):
             warm(f"encoded test set of {c.name}", encoded_test_set, c.model, model_key(c), c.info.dataset)
@@ -217,6 +215,10 @@ def warm_lesson_caches() -> list[str]:
             warm(f"real-image scales of {c.info.dataset}", real_image_scales, c.info.dataset)
             if classifier_path(CHECKPOINT_DIR, c.info.dataset).exists():
                 warm(f"sample quality of {c.name}", sample_quality, c.model, model_key(c), c.info.dataset)
+    # Last, what fewer visits need: the check of uploaded pictures, the other noises' robustness curves.
+    for dataset in sorted({c.info.dataset for c in images if c.info.family == "dae"}):
+        if classifier_path(CHECKPOINT_DIR, dataset).exists():
+            warm(f"familiarity check on {dataset}", familiarity, dataset)
     for c in images:
         for kind in NOISES:
             if c.info.family in ("dae", "ae") and kind != DEFAULT_NOISE:
