@@ -92,9 +92,10 @@ for result in sorted(results, key=lambda r: (not r.beats_pca, r.code_size)):
     lines.append("- " + _("**{model}** {verdict}; {reasons}.", model=plain(result.name), verdict=verdict,
                           reasons=_("; ").join(str(reason) for reason in result.reasons)))
 beaten = sum(r.beats_pca for r in results)
-st.markdown(ngettext("Each dot is an autoencoder, PCA with as many components is its reference. {n} of {total} "
-                     "beats it:", "Each dot is an autoencoder, PCA with as many components is its reference. {n} "
-                     "of {total} beat it:", beaten, n=beaten, total=len(results)) + "\n" + "\n".join(lines))
+st.markdown(ngettext("Each dot is an autoencoder; its reference is PCA with as many components as its code. {n} of "
+                     "{total} beats it:", "Each dot is an autoencoder; its reference is PCA with as many components "
+                     "as its code. {n} of {total} beat it:", beaten, n=beaten, total=len(results))
+            + "\n" + "\n".join(lines))
 pair = wider_but_worse(results)
 if pair is not None:
     wider, narrower = pair

@@ -1,5 +1,5 @@
 """The denoising lesson's computations: corrupt, restore, measure; a PCA baseline; robustness
-curves; and how far an image is from what a model knows.
+curves; and how far a picture is from the training images (in a feature classifier's space).
 
 All images are (N, C, H, W) in [0, 1] on the CPU; models run on their own device.
 """
@@ -93,12 +93,6 @@ def robustness(models: dict[str, object], clean: torch.Tensor, kind: str, levels
             output = model.reconstruct(noisy) if isinstance(model, PCA) else reconstruct(model, noisy)
             curves[name].append(psnr(output, clean).mean().item())
     return curves
-
-
-def reconstruction_errors(model, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    """Per-image mean squared reconstruction error (N,): large for images unlike the training data."""
-    errors = [(reconstruct(model, x) - x).pow(2).flatten(1).mean(dim=1) for x in images.split(batch_size)]
-    return torch.cat(errors)
 
 
 # --------------------------------------------------------------------------------------------

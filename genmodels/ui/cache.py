@@ -17,6 +17,7 @@ import torch
 from streamlit.logger import get_logger
 
 from genmodels.data import is_available
+from genmodels.i18n import L_
 from genmodels.images import grid
 from genmodels.lessons import latent
 from genmodels.lessons.denoising import bottleneck_sizes
@@ -31,7 +32,7 @@ def model_key(choice: ModelChoice) -> str:
     return f"{choice.source}:{choice.label}:{choice.info.created_at}:{id(choice.model)}"
 
 
-@st.cache_resource(max_entries=16, show_spinner="Encoding the test set...")
+@st.cache_resource(max_entries=16, show_spinner=L_("Encoding the test set..."))
 def encoded_test_set(_model, key: str, dataset: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
     """Posterior means of the whole test split (N, D), its labels and the class names."""
     data = shared_dataset(dataset, "cpu")
@@ -44,7 +45,7 @@ def grid_picture(_model, key: str, _plane: latent.Plane, plane_key: tuple, n: in
     return grid(latent.latent_grid(_model, _plane, n, span, spacing), columns=n, padding=1, scale=2)
 
 
-@st.cache_resource(max_entries=64, show_spinner="Measuring the model over noise levels (once per model)...")
+@st.cache_resource(max_entries=64, show_spinner=L_("Measuring the model over noise levels (once per model)..."))
 def robustness_curve(_model, key: str, dataset: str, kind: str, levels: tuple[float, ...]) -> dict[str, list[float]]:
     """Mean PSNR over 1,000 test images at each noise level, for the noisy input and the model."""
     from genmodels.lessons.denoising import robustness
@@ -64,7 +65,7 @@ def robustness_on(choice: ModelChoice, test_x: torch.Tensor, data_name: str, kin
     return robustness({"model": choice.model}, test_x[:1000], kind, list(ROBUSTNESS_LEVELS))
 
 
-@st.cache_resource(show_spinner="Measuring how the test images look to the feature classifier (once per server)...")
+@st.cache_resource(show_spinner=L_("Measuring how the test images look to the feature classifier (once per server)..."))
 def familiarity(dataset: str):
     """How far a picture is from ``dataset``'s images in its feature classifier's space
     (lessons.denoising.Familiarity), or None when no classifier ships for ``dataset``."""
@@ -80,7 +81,7 @@ def familiarity(dataset: str):
                            embed(classifier, data.test_x[:FAMILIAR_TEST]))
 
 
-@st.cache_resource(show_spinner="Fitting PCA (once per server)...")
+@st.cache_resource(show_spinner=L_("Fitting PCA (once per server)..."))
 def pca_basis(dataset: str):
     """PCA of the training images with every component (784 for 28x28): the top-k components of
     any k are its first k rows."""
@@ -119,7 +120,7 @@ def code_statistics(_model, key: str, dataset: str):
     return activation_stats(_model, shared_dataset(dataset, "cpu").test_x[:2000])
 
 
-@st.cache_resource(max_entries=64, show_spinner="Evaluating on the test split (once per model)...")
+@st.cache_resource(max_entries=64, show_spinner=L_("Evaluating on the test split (once per model)..."))
 def test_metrics(_model, key: str, family: str, dataset: str, seed: int) -> dict[str, float]:
     """The family's test-split metrics (registry evaluate), for models whose stored metrics lack some."""
     from genmodels.registry import family as family_spec
@@ -128,7 +129,7 @@ def test_metrics(_model, key: str, family: str, dataset: str, seed: int) -> dict
     return family_spec(family).evaluate(_model, shared_dataset(dataset, device), seed)
 
 
-@st.cache_resource(show_spinner="Loading the feature classifier (once per server)...")
+@st.cache_resource(show_spinner=L_("Loading the feature classifier (once per server)..."))
 def feature_classifier(dataset: str):
     """The dataset's shipped feature classifier and the real-data statistics a sample-quality
     report compares against, or None when no classifier ships for ``dataset``. A broken file
@@ -144,7 +145,7 @@ def feature_classifier(dataset: str):
     return loaded, frechet.real_statistics(loaded.model, shared_dataset(dataset, "cpu"))
 
 
-@st.cache_resource(max_entries=32, show_spinner="Scoring 5,000 samples (once per model)...")
+@st.cache_resource(max_entries=32, show_spinner=L_("Scoring 5,000 samples (once per model)..."))
 def sample_quality(_model, key: str, dataset: str):
     """Frechet distance, floor and class shares of a generator's samples (frechet.sample_quality)."""
     from genmodels.metrics import frechet

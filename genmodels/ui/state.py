@@ -20,7 +20,7 @@ import torch
 from genmodels.checkpoints import CheckpointInfo, LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import CheckpointError
-from genmodels.i18n import _
+from genmodels.i18n import L_, _
 from genmodels.runtime import budget_threads_for_jobs, checkpoint_dir, release_memory
 from genmodels.serving.jobs import SLOTS, TrainingJob
 from genmodels.serving.watchdog import WATCHDOG
@@ -39,7 +39,7 @@ class SessionModel:
     job: TrainingJob | None = None  # the job that trained it, for "train more"
 
 
-@st.cache_resource(show_spinner="Loading the dataset (once per server)...")
+@st.cache_resource(show_spinner=L_("Loading the dataset (once per server)..."))
 def shared_dataset(name: str, device: str) -> Dataset:
     """One copy per server process, shared by every session: read-only, training only indexes it."""
     return load_dataset(name, device)
@@ -203,7 +203,7 @@ class ModelChoice:
         return _("{name} (this session)", name=self.name)
 
 
-@st.cache_resource(show_spinner="Loading the shipped models (once per server)...")
+@st.cache_resource(show_spinner=L_("Loading the shipped models (once per server)..."))
 def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str, ...]]:
     """Every checkpoint in ``folder``, loaded once per server process and shared by all sessions:
     never train or modify these in place. Returns the models by file stem, and a message for each
