@@ -17,7 +17,7 @@ from genmodels.lessons.latent import reconstruct
 from genmodels.metrics.image_quality import psnr
 from genmodels.serving.jobs import start_job
 from genmodels.ui.cache import code_statistics, model_key, pca_curve, reconstruction_psnr
-from genmodels.ui.render import dataset_missing, job_status_line, plain
+from genmodels.ui.render import chart_text, dataset_missing, job_status_line, plain
 from genmodels.ui.state import (
     begin_job,
     current_job,
@@ -78,7 +78,8 @@ curve = go.Figure()
 curve.add_scatter(x=list(sizes), y=list(pca.values()), mode="lines+markers", line={"dash": "dot"},
                   name=_("PCA with k components (the best linear code)"))
 for result in results:
-    curve.add_scatter(x=[result.code_size], y=[result.psnr], mode="markers", marker={"size": 12}, name=result.name)
+    curve.add_scatter(x=[result.code_size], y=[result.psnr], mode="markers", marker={"size": 12},
+                      name=chart_text(result.name))
 curve.update_layout(height=340, xaxis={"type": "log", "title": _("code size k")}, yaxis_title=_("test PSNR (dB)"),
                     margin={"l": 10, "r": 10, "t": 30, "b": 10})
 st.plotly_chart(curve, key="ae_bottleneck")

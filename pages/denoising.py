@@ -21,7 +21,7 @@ from genmodels.lessons.denoising import (
 )
 from genmodels.metrics.frechet import embed
 from genmodels.ui.cache import familiarity, feature_classifier, robustness_on
-from genmodels.ui.render import dataset_missing, plain
+from genmodels.ui.render import chart_text, dataset_missing, plain
 from genmodels.ui.state import model_choices, pick_model, run_through_the_app, test_split
 
 BATCH = 8
@@ -93,7 +93,8 @@ if test_x is not None:
     figure = go.Figure()
     for choice in [chosen] + ([compared] if compared else []):
         curve = robustness_on(choice, test_x, dataset, kind)
-        figure.add_scatter(x=list(ROBUSTNESS_LEVELS), y=curve["model"], mode="lines+markers", name=choice.shown)
+        figure.add_scatter(x=list(ROBUSTNESS_LEVELS), y=curve["model"], mode="lines+markers",
+                           name=chart_text(choice.shown))
     figure.add_scatter(x=list(ROBUSTNESS_LEVELS), y=curve["noisy input"], mode="lines+markers",
                        name=_("noisy input"), line={"dash": "dot"})
     if config.corruption == kind:

@@ -15,7 +15,7 @@ from genmodels.lessons.latent import reconstruct
 from genmodels.models.common import parameter_count
 from genmodels.reproduce import loading_script, train_command
 from genmodels.ui.cache import model_key, test_metrics
-from genmodels.ui.render import ARCHITECTURES, plain
+from genmodels.ui.render import ARCHITECTURES, chart_text, plain
 from genmodels.ui.state import (
     CHECKPOINT_DIR,
     SessionModel,
@@ -160,7 +160,8 @@ if compared:
         steps = [row.get("step", i) for i, row in enumerate(item.info.history)]
         key = next((k for k in ("loss", "d_loss") if item.info.history and k in item.info.history[0]), None)
         if key:
-            histories.add_scatter(x=steps, y=[row[key] for row in item.info.history], mode="lines", name=item.shown)
+            histories.add_scatter(x=steps, y=[row[key] for row in item.info.history], mode="lines",
+                                  name=chart_text(item.shown))
     histories.update_layout(height=320, xaxis_title=_("step"), yaxis_title=_("training loss"), margin={"t": 30})
     st.plotly_chart(histories, key="models_histories")
 

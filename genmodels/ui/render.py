@@ -34,6 +34,12 @@ def plain(text) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def chart_text(text) -> str:
+    """``text`` (a name someone typed) for a Plotly legend or title, which read a few HTML tags
+    (<b>, <a href=...>): the angle brackets and ampersands become entities, shown as typed."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def dataset_missing(name: str | None, consequence: str = "") -> None:
     """Say on the page that ``name``'s files are not on this server and what to run to get them
     (the setup step's own advice); ``consequence``, translated by the caller, says what the page
