@@ -151,6 +151,8 @@ def started_with(job, view: JobView) -> None:
     settings = {_("dataset"): job.dataset.name, _("epochs"): config.epochs, _("batch size"): config.batch_size,
                 _("learning rate"): f"{config.lr:g}", _("seed"): config.seed}
     settings |= {_(label): getattr(model, field) for field, label in MODEL_SETTINGS.items() if hasattr(model, field)}
+    if getattr(model, "arch", None) in ARCHITECTURES:
+        settings[_("architecture")] = _(ARCHITECTURES[model.arch])
     if getattr(model, "corruption", "none") != "none":
         settings[_("training noise")] = _(NOISE_NAMES[model.corruption])
     steps = view.total_steps - job.start_step
