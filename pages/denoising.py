@@ -11,6 +11,7 @@ from genmodels.errors import ImageRejected
 from genmodels.i18n import _
 from genmodels.images import grid, prepare_image, rows_grid
 from genmodels.lessons.denoising import (
+    DEFAULT_COMPARISON,
     DEFAULT_NOISE,
     FLAGGED_AT_LEAST,
     IDENTICAL_PSNR,
@@ -47,7 +48,7 @@ chosen = pick_model(_("Denoiser"), images_models, "dn_model", prefer=lambda c: c
 others = [c for c in images_models if c is not chosen]
 compared = None
 if others:
-    compared = pick_model(_("Compare with"), others, "dn_compare", prefer=lambda c: c.name == "ae-conv-fashion")
+    compared = pick_model(_("Compare with"), others, "dn_compare", prefer=lambda c: c.name == DEFAULT_COMPARISON)
     if not st.checkbox(_("Show the comparison"), value=True, key="dn_show_compare"):
         compared = None
 models = {chosen.shown: chosen.model} | ({compared.shown: compared.model} if compared else {})

@@ -47,10 +47,10 @@ def grid_picture(_model, key: str, _plane: latent.Plane, plane_key: tuple, n: in
 
 @st.cache_resource(max_entries=64, show_spinner=L_("Measuring the model over noise levels (once per model)..."))
 def robustness_curve(_model, key: str, dataset: str, kind: str, levels: tuple[float, ...]) -> dict[str, list[float]]:
-    """Mean PSNR over 1,000 test images at each noise level, for the noisy input and the model."""
-    from genmodels.lessons.denoising import robustness
+    """Mean PSNR over ROBUSTNESS_IMAGES test images at each noise level, for the noisy input and the model."""
+    from genmodels.lessons.denoising import ROBUSTNESS_IMAGES, robustness
 
-    clean = shared_dataset(dataset, "cpu").test_x[:1000]
+    clean = shared_dataset(dataset, "cpu").test_x[:ROBUSTNESS_IMAGES]
     return robustness({"model": _model}, clean, kind, list(levels))
 
 
@@ -58,11 +58,11 @@ def robustness_on(choice: ModelChoice, test_x: torch.Tensor, data_name: str, kin
     """``robustness_curve`` of ``choice`` on ``test_x`` (the test split of the dataset ``data_name``):
     cached when that dataset is on the server's disk; for a session's own images (a few hundred at
     most) computed on the spot."""
-    from genmodels.lessons.denoising import ROBUSTNESS_LEVELS, robustness
+    from genmodels.lessons.denoising import ROBUSTNESS_IMAGES, ROBUSTNESS_LEVELS, robustness
 
     if is_available(data_name):
         return robustness_curve(choice.model, model_key(choice), data_name, kind, ROBUSTNESS_LEVELS)
-    return robustness({"model": choice.model}, test_x[:1000], kind, list(ROBUSTNESS_LEVELS))
+    return robustness({"model": choice.model}, test_x[:ROBUSTNESS_IMAGES], kind, list(ROBUSTNESS_LEVELS))
 
 
 @st.cache_resource(show_spinner=L_("Measuring how the test images look to the feature classifier (once per server)..."))
@@ -175,7 +175,7 @@ def warm_lesson_caches() -> list[str]:
     studio ~10 s. A page that asks for a value while it is being computed here waits for it
     (cache_resource locks each key) instead of computing it again. Returns a line per value
     warmed: its name and seconds, or why it failed (one failure does not stop the others)."""
-    from genmodels.lessons.denoising import DEFAULT_NOISE, NOISES, ROBUSTNESS_LEVELS
+    from genmodels.lessons.denoising import DEFAULT_COMPARISON, DEFAULT_NOISE, NOISES, ROBUSTNESS_LEVELS
     from genmodels.metrics.frechet import classifier_path
     from genmodels.ui.state import CHECKPOINT_DIR
 
@@ -220,9 +220,9 @@ def warm_lesson_caches() -> list[str]:
     for dataset in sorted({c.info.dataset for c in images if c.info.family == "dae"}):
         if classifier_path(CHECKPOINT_DIR, dataset).exists():
             warm(f"familiarity check on {dataset}", familiarity, dataset)
-    for c in images:
+    for c in images:  # the lab's opening pair only: the other autoencoders are picked far less often
         for kind in NOISES:
-            if c.info.family in ("dae", "ae") and kind != DEFAULT_NOISE:
+            if (c.info.family == "dae" or c.name == DEFAULT_COMPARISON) and kind != DEFAULT_NOISE:
                 warm(f"robustness curve of {c.name} ({kind})", robustness_curve, c.model, model_key(c),
                      c.info.dataset, kind, ROBUSTNESS_LEVELS)
     return done
