@@ -39,8 +39,9 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def negative_elbo(logits, target, mu, logvar, beta: float = 1.0):
-    """-ELBO = BCE + beta * KL per image (beta = 1 is the VAE; beta > 1 the beta-VAE of
-    Higgins et al. 2017). Returns (loss, bce, kl), all scalars in nats per image."""
+    """L_beta = BCE + beta * KL per image. At beta = 1 this is the negative ELBO (the VAE's loss);
+    any other beta gives the beta-VAE objective of Higgins et al. 2017, which is not -ELBO.
+    Returns (loss, bce, kl), all scalars in nats per image."""
     bce = bce_per_image(logits, target)
     kl = gaussian_kl(mu, logvar)
     return bce + beta * kl, bce, kl

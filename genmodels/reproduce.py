@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 
 from genmodels.checkpoints import CheckpointInfo
 from genmodels.data import DATASETS
@@ -19,13 +20,15 @@ TRAIN_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
 
 def train_command(info: CheckpointInfo) -> str:
     """The ``python -m genmodels train`` command that retrains this model from scratch, with a
-    comment for anything the command line cannot express."""
-    words = ["python -m genmodels train", info.family]
+    comment for anything the command line cannot express. Every word is quoted for the shell
+    (shlex.quote), and names in comments are JSON strings on one line: a name is whatever someone
+    typed or wrote into a checkpoint ("my ae", "a > b", a newline), and must not become shell syntax."""
+    words = ["python", "-m", "genmodels", "train", info.family]
     notes = []
     if info.dataset in DATASETS:
         words += ["--dataset", info.dataset]
     else:
-        notes.append(f"# trained on '{info.dataset or 'unknown data'}', which the command line cannot load")
+        notes.append(f"# trained on {json.dumps(info.dataset or 'unknown data')}, which the command line cannot load")
     config = dataclasses.asdict(info.model_config)
     if "g_hidden" in config:  # GANs: one --hidden sets both players' widths
         words += ["--hidden", str(config["g_hidden"])]
@@ -43,8 +46,8 @@ def train_command(info: CheckpointInfo) -> str:
         for field, flag in TRAIN_FLAGS.items():
             if train[field] or field in ("epochs", "seed"):
                 words += [flag, f"{train[field]:g}" if isinstance(train[field], float) else str(train[field])]
-    words += ["--out", f"{info.name}.safetensors"]
-    return "\n".join([*notes, " ".join(words)])
+    words += ["--out", f"{' '.join(info.name.split())}.safetensors"]  # one line: no newline in a file name
+    return "\n".join([*notes, " ".join(shlex.quote(word) for word in words)])
 
 
 def loading_script(info: CheckpointInfo, filename: str) -> str:
@@ -61,7 +64,7 @@ def loading_script(info: CheckpointInfo, filename: str) -> str:
         use = (f"images = torch.rand{shape}  # replace with real images in [0, 1]\n"
                "codes = model.encode(images)\n"
                "print('codes:', tuple(codes.shape), 'reconstruction:', tuple(model.reconstruct(images).shape))")
-    return f'''"""Rebuild {info.name} ({info.family}) and load its weights.
+    return f'''"""Rebuild {json.dumps(info.name)} ({info.family}) and load its weights.
 Run from the Generative Models Lab folder (so that `genmodels` imports): python this_script.py"""
 import json
 

@@ -13,7 +13,7 @@ from genmodels.runtime import resolve_device
 from genmodels.serving.jobs import start_job
 from genmodels.ui import gan_views
 from genmodels.ui.gan_views import LOSS_NAMES
-from genmodels.ui.render import fold_rows, job_status_line, literal, loss_figure
+from genmodels.ui.render import fold_rows, job_status_line, plain, loss_figure
 from genmodels.ui.state import (
     begin_job,
     current_job,
@@ -44,7 +44,7 @@ else:
     choice = pick_model(_("Generator"), choices, "gan_model", prefer=lambda c: c.name == "dcgan-fashion")
     model, info = choice.model, choice.info
     config = model.config
-    st.caption(_("{name}: {arch} with {dims}-D noise, trained on {dataset}", name=literal(info.name),
+    st.caption(_("{name}: {arch} with {dims}-D noise, trained on {dataset}", name=plain(info.name),
                  arch="DCGAN" if config.arch == "conv" else "MLP GAN", dims=config.latent_dim,
                  dataset=info.dataset or _("unknown data")))
     gan_views.generator_tabs(choice)
@@ -117,7 +117,7 @@ def live_run() -> None:
     if job is None or view.family not in ("gan", "dcgan") or job.dataset.kind != "image":
         st.info(_("No GAN run in this session yet: choose a preset and press **Start training**.") if job is None
                 else _("This session's run ({name}, a {family}) is not an image GAN; it shows on the Train page.",
-                       name=literal(view.name), family=view.family))
+                       name=plain(view.name), family=view.family))
         return
     st.markdown(job_status_line(view))
     st.progress(view.progress)

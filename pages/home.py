@@ -2,20 +2,21 @@
 
 import streamlit as st
 
+from genmodels.i18n import _
 from genmodels.registry import listed_families
 from genmodels.ui.state import run_through_the_app
 
 FAMILIES = listed_families()  # every family but the Frechet feature classifier
 
 run_through_the_app()
-st.title("Generative Models Lab")
-st.write(
+st.title(_("Generative Models Lab"))
+st.write(_(
     "Train small generative image models live, and look inside them: autoencoders that compress, "
     "VAEs whose latent space you can walk through, denoisers that restore corrupted pictures, and "
     "GANs that learn to fool a critic."
-)
-st.subheader("The lessons")
-st.markdown(
+))
+st.subheader(_("The lessons"))
+st.markdown(_(
     "Every lesson opens on models that ship with the lab, so nothing needs training first. "
     "A good path is top to bottom:\n"
     "1. **Autoencoders**: squeeze images through a small code, compare with PCA, and see what a "
@@ -32,8 +33,9 @@ st.markdown(
     "every lesson page. Training runs in the background, so you can keep exploring.\n"
     "7. **Models**: every model at hand, with downloads, uploads, comparisons and the code to "
     "reproduce it."
-)
-st.subheader("The model families")
-st.table({"family": [spec.title for spec in FAMILIES.values()],
-          "what it does": [spec.description for spec in FAMILIES.values()],
-          "command-line name": list(FAMILIES)})
+))
+st.subheader(_("The model families"))
+# The registry's titles and descriptions are lazy texts: str() gives them in the reader's language.
+st.table({_("family"): [str(spec.title) for spec in FAMILIES.values()],
+          _("what it does"): [str(spec.description) for spec in FAMILIES.values()],
+          _("command-line name"): list(FAMILIES)})

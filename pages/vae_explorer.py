@@ -14,7 +14,7 @@ from genmodels.lessons import latent, vae_maps
 from genmodels.models.vae import VAE
 from genmodels.ui import vae_views
 from genmodels.ui.cache import encoded_test_set, grid_picture, model_key
-from genmodels.ui.render import dataset_missing, literal, png_data_url
+from genmodels.ui.render import dataset_missing, plain, png_data_url
 from genmodels.ui.state import model_choices, pick_model, run_through_the_app, shared_dataset
 
 SPAN = 4.0  # the sliders and the scatter cover [-SPAN, SPAN] on both axes
@@ -41,7 +41,7 @@ has_test_set = is_available(info.dataset)
 if has_test_set:
     codes, test_labels, class_names = encoded_test_set(model, key, info.dataset)
     start = vae_maps.start_index(model, codes)  # a test image whose code decodes to a clear picture
-st.caption(_("{name}: {arch} VAE with a {dims}-D latent space, trained on {dataset}", name=literal(info.name),
+st.caption(_("{name}: {arch} VAE with a {dims}-D latent space, trained on {dataset}", name=plain(info.name),
              arch=info.model_config.arch.upper(), dims=dims, dataset=info.dataset or _("unknown data"))
            + (_("; test negative ELBO {loss} nats", loss=f'{info.metrics["test_loss"]:.1f}')
               if "test_loss" in info.metrics else ""))

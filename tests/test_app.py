@@ -53,6 +53,10 @@ def test_reset_session_stops_the_job_and_forgets_everything():
     assert job.wait(30) and job.view().state == "stopped"
     for key in ("genlab_job", "genlab_models", "gl_lab", "dn_level"):
         assert key not in app.session_state
+    # The Train page's widgets get new keys: the browser would otherwise show (and send back) the old family.
+    from genmodels.ui.state import GENERATION
+
+    assert app.session_state[GENERATION] == 1
 
 
 def model_picker_script():

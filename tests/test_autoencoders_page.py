@@ -1,5 +1,6 @@
 """The Autoencoders lesson in AppTest: shipped models, the code chart, a short sparse run."""
 
+import json
 import time
 
 from streamlit.testing.v1 import AppTest
@@ -35,7 +36,7 @@ def test_a_short_sparse_run_shows_its_own_rho():
     app = open_page()
     app.slider(key="ae_rho").set_value(0.2)
     app.number_input(key="ae_epochs").set_value(1)
-    app.button(key="FormSubmitter:ae_train_form-Train").click().run()
+    app.button(key="ae_train").click().run()
     assert not app.exception
     job = app.session_state["genlab_job"]
     assert job.wait(120), "the sparse run did not finish"
@@ -44,4 +45,5 @@ def test_a_short_sparse_run_shows_its_own_rho():
         assert time.monotonic() < deadline, "the page did not switch to the new model"
         app.run()
         assert not app.exception, app.exception
-    assert "rho = 0.2" in chart(app, "each unit")
+    bars = next(c.proto.spec for c in app.get("plotly_chart") if "each unit" in str(c.proto))
+    assert "ρ = 0.2" in [note["text"] for note in json.loads(bars)["layout"]["annotations"]]

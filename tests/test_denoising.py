@@ -32,8 +32,15 @@ def test_robustness_curve_of_the_noisy_input_falls_with_the_noise_level(sprites_
     assert curves["noisy input"] == sorted(curves["noisy input"], reverse=True)
 
 
-def test_reconstruction_error_flags_images_unlike_the_training_data(sprites_small):
-    spec = registry.family("ae")
-    model = registry.build_model(spec, tiny_config("ae", sprites_small))
-    errors = denoising.reconstruction_errors(model, sprites_small.test_x[:10])
-    assert errors.shape == (10,) and (errors >= 0).all()
+def test_familiarity_is_the_mahalanobis_distance_over_a_test_quantile():
+    generator = torch.Generator().manual_seed(0)
+    train = torch.randn(4000, 3, generator=generator) * torch.tensor([1.0, 2.0, 0.5])  # (N, D)
+    test = torch.randn(2000, 3, generator=generator) * torch.tensor([1.0, 2.0, 0.5])
+    familiar = denoising.fit_familiarity(train, test)
+    far = torch.tensor([[0.0, 0.0, 5.0]])  # 10 standard deviations along the narrow axis
+    centred = far - train.mean(dim=0)
+    covariance = torch.cov(train.T, correction=0) + 1e-3 * torch.eye(3)
+    by_hand = (centred @ torch.linalg.solve(covariance, centred.T)).item() / familiar.threshold
+    assert torch.allclose(familiar.ratios(far), torch.tensor([by_hand]), rtol=1e-4)
+    assert familiar.ratios(far).item() > 1 and familiar.ratios(train.mean(dim=0, keepdim=True)).item() < 1
+    assert familiar.held_out_flagged < 0.03  # the other half of the test features, from the same Gaussian

@@ -11,7 +11,7 @@ from genmodels.ui.cache import warm_lesson_caches
 from .conftest import app_on
 
 # What only the cached functions call (the pages call none of these directly).
-COMPUTATIONS = [(denoising, "robustness"), (denoising, "reconstruction_errors"), (denoising.PCA, "fit"),
+COMPUTATIONS = [(denoising, "robustness"), (denoising, "fit_familiarity"), (denoising.PCA, "fit"),
                 (codes, "activation_stats"), (latent, "encode_means"), (frechet, "real_statistics"),
                 (frechet, "sample_quality"), (gan_diagnosis, "typical_nearest_distance")]
 

@@ -1,4 +1,5 @@
-"""What an autoencoder's code layer learns: activation statistics and decoder features.
+"""What an autoencoder's code layer learns: activation statistics and decoder features; and how
+autoencoders of several code sizes compare with PCA of the same size (the bottleneck chart).
 
 For a sparse autoencoder with sigmoid code units h_j in (0, 1), rho_hat_j (unit j's mean
 activation over the images) is what the KL penalty pushes towards rho. A single-layer decoder
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from genmodels.i18n import L_
+from genmodels.i18n import L_, LazyText
 
 DEAD_BELOW = 0.01  # a unit whose mean activation is under this almost never fires
 ALWAYS_ON_ABOVE = 0.9  # ... and over this almost always fires: neither carries information
@@ -55,3 +56,57 @@ def decoder_features(model) -> torch.Tensor:
     high = features.max(dim=1, keepdim=True).values
     scaled = (features - low) / (high - low).clamp_min(1e-8)
     return scaled.view(-1, config.channels, config.image_size, config.image_size)
+
+
+# --------------------------------------------------------------------------------------------
+# The bottleneck chart: each autoencoder against PCA with as many components as its code
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgainstPCA:
+    """One autoencoder on the bottleneck chart, beside PCA with k = its code size."""
+
+    name: str
+    code_size: int
+    psnr: float  # mean test PSNR of its reconstructions (dB)
+    pca_psnr: float  # ... of PCA's with code_size components, on the same images
+    reasons: tuple[LazyText, ...]  # what about the model explains where it lands (from its config)
+
+    @property
+    def beats_pca(self) -> bool:
+        return self.psnr > self.pca_psnr
+
+
+def why(config, epochs: int, beats_pca: bool) -> tuple[LazyText, ...]:
+    """The facts of a model's make-up that explain its place against PCA, read from its config:
+    a sparsity penalty costs reconstruction on purpose; one layer each way is a nearly linear code,
+    and PCA is the best linear code there is (gradient descent only approaches it); hidden layers
+    or convolutions make the code nonlinear, which is how an autoencoder can beat PCA."""
+    reasons = []
+    if getattr(config, "sparsity_weight", 0) > 0:
+        reasons.append(L_("a sparsity penalty (beta {beta}) trades reconstruction for silent code units",
+                          beta=f"{config.sparsity_weight:g}"))
+    if config.arch == "mlp" and not config.hidden:
+        reasons.append(L_("one layer each way: nearly a linear code, and PCA is the best linear code there is "
+                          "(training only approaches it; {epochs} epochs here)", epochs=epochs))
+    elif beats_pca:
+        reasons.append(L_("convolutions make the code nonlinear") if config.arch == "conv"
+                       else L_("hidden layers make the code nonlinear"))
+    else:
+        reasons.append(L_("its layers could make the code nonlinear, but after {epochs} epochs it has not "
+                          "caught up with PCA (train it longer)", epochs=epochs))
+    return tuple(reasons)
+
+
+def against_pca(points: list[tuple[str, int, float, object, int]], pca: dict[int, float]) -> list[AgainstPCA]:
+    """``points``: (name, code size, PSNR, model config, epochs trained) per autoencoder; ``pca``:
+    code size -> PCA's PSNR on the same images, for every size in ``points``."""
+    return [AgainstPCA(name, size, value, pca[size], why(config, epochs, value > pca[size]))
+            for name, size, value, config, epochs in points]
+
+
+def wider_but_worse(results: list[AgainstPCA]) -> tuple[AgainstPCA, AgainstPCA] | None:
+    """A pair (wider, narrower) where the wider code reconstructs worse, the widest gap first;
+    None when PSNR grows with code size across these autoencoders."""
+    pairs = [(a, b) for a in results for b in results if a.code_size > b.code_size and a.psnr < b.psnr]
+    return max(pairs, key=lambda pair: pair[1].psnr - pair[0].psnr, default=None)

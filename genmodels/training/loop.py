@@ -74,7 +74,8 @@ class Step:
 class Snapshot:
     step: int
     epoch: int
-    # Images: (rows, n, C, H, W) in [0, 1], one row per label (e.g. "input", "reconstruction").
+    # Images: (rows, n, C, H, W) in [0, 1], one row per label (e.g. "input", "reconstruction"; marked
+    # with N_, translated where shown).
     # Points (2-D toys): (n, 2) generated points, and rows is ("generated",).
     rows: tuple[str, ...]
     images: torch.Tensor | None = None

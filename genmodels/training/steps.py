@@ -12,6 +12,7 @@ import torch
 from genmodels import losses
 from genmodels.corruption import corrupt
 from genmodels.data import Dataset
+from genmodels.i18n import N_
 from genmodels.training.accel import autocast
 
 
@@ -84,9 +85,9 @@ def autoencoder_snapshot(model, inputs, ctx: StepContext) -> dict:
     if cfg.corruption != "none" and cfg.noise_level > 0:
         generator = torch.Generator(device=inputs.device).manual_seed(0)
         noisy = corrupt(inputs, cfg.corruption, cfg.noise_level, generator)
-        rows, images = ("clean", "noisy input", "reconstruction"), [inputs, noisy, model.reconstruct(noisy)]
+        rows, images = (N_("clean"), N_("noisy input"), N_("reconstruction")), [inputs, noisy, model.reconstruct(noisy)]
     else:
-        rows, images = ("input", "reconstruction"), [inputs, model.reconstruct(inputs)]
+        rows, images = (N_("input"), N_("reconstruction")), [inputs, model.reconstruct(inputs)]
     return {"rows": rows, "images": torch.stack(images).float().cpu()}
 
 
@@ -128,7 +129,8 @@ def vae_snapshot_inputs(model, data: Dataset, count: int, seed: int):
 
 def vae_snapshot(model, inputs, ctx: StepContext) -> dict:
     images = [inputs["images"], model.reconstruct(inputs["images"]), model.decode(inputs["z"])]
-    return {"rows": ("input", "reconstruction", "sample from the prior"), "images": torch.stack(images).float().cpu()}
+    return {"rows": (N_("input"), N_("reconstruction"), N_("sample from the prior")),
+            "images": torch.stack(images).float().cpu()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,8 +213,8 @@ def gan_snapshot_inputs(model, data: Dataset, count: int, seed: int):
 def gan_snapshot(model, z, ctx: StepContext) -> dict:
     samples = model.decode(z).float().cpu()
     if model.config.data == "points":
-        return {"rows": ("generated",), "points": samples}
-    return {"rows": ("samples from fixed noise",), "images": samples.unsqueeze(0)}
+        return {"rows": (N_("generated"),), "points": samples}
+    return {"rows": (N_("samples from fixed noise"),), "images": samples.unsqueeze(0)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,4 +247,4 @@ def classifier_snapshot_inputs(model, data: Dataset, count: int, seed: int):
 
 
 def classifier_snapshot(model, inputs, ctx: StepContext) -> dict:
-    return {"rows": ("test images",), "images": inputs.unsqueeze(0).float().cpu()}
+    return {"rows": (N_("test images"),), "images": inputs.unsqueeze(0).float().cpu()}

@@ -17,8 +17,10 @@ import torch
 from streamlit.logger import get_logger
 
 from genmodels.data import is_available
+from genmodels.i18n import L_
 from genmodels.images import grid
 from genmodels.lessons import latent
+from genmodels.lessons.denoising import bottleneck_sizes
 from genmodels.runtime import release_memory
 from genmodels.ui.state import ModelChoice, shared_dataset, shipped_choices
 
@@ -30,7 +32,7 @@ def model_key(choice: ModelChoice) -> str:
     return f"{choice.source}:{choice.label}:{choice.info.created_at}:{id(choice.model)}"
 
 
-@st.cache_resource(max_entries=16, show_spinner="Encoding the test set...")
+@st.cache_resource(max_entries=16, show_spinner=L_("Encoding the test set..."))
 def encoded_test_set(_model, key: str, dataset: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
     """Posterior means of the whole test split (N, D), its labels and the class names."""
     data = shared_dataset(dataset, "cpu")
@@ -43,34 +45,61 @@ def grid_picture(_model, key: str, _plane: latent.Plane, plane_key: tuple, n: in
     return grid(latent.latent_grid(_model, _plane, n, span, spacing), columns=n, padding=1, scale=2)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Measuring the model over noise levels (once per model)...")
+@st.cache_resource(max_entries=64, show_spinner=L_("Measuring the model over noise levels (once per model)..."))
 def robustness_curve(_model, key: str, dataset: str, kind: str, levels: tuple[float, ...]) -> dict[str, list[float]]:
-    """Mean PSNR over 1,000 test images at each noise level, for the noisy input and the model."""
-    from genmodels.lessons.denoising import robustness
+    """Mean PSNR over ROBUSTNESS_IMAGES test images at each noise level, for the noisy input and the model."""
+    from genmodels.lessons.denoising import ROBUSTNESS_IMAGES, robustness
 
-    clean = shared_dataset(dataset, "cpu").test_x[:1000]
+    clean = shared_dataset(dataset, "cpu").test_x[:ROBUSTNESS_IMAGES]
     return robustness({"model": _model}, clean, kind, list(levels))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def typical_error(_model, key: str, dataset: str) -> float:
-    """The 99th percentile of the model's clean reconstruction error on 2,000 test images: an
-    upload whose error is far above it looks unlike anything the model was trained on."""
-    from genmodels.lessons.denoising import reconstruction_errors
+def robustness_on(choice: ModelChoice, test_x: torch.Tensor, data_name: str, kind: str) -> dict[str, list[float]]:
+    """``robustness_curve`` of ``choice`` on ``test_x`` (the test split of the dataset ``data_name``):
+    cached when that dataset is on the server's disk; for a session's own images (a few hundred at
+    most) computed on the spot."""
+    from genmodels.lessons.denoising import ROBUSTNESS_IMAGES, ROBUSTNESS_LEVELS, robustness
 
-    errors = reconstruction_errors(_model, shared_dataset(dataset, "cpu").test_x[:2000])
-    return float(torch.quantile(errors, 0.99))
+    if is_available(data_name):
+        return robustness_curve(choice.model, model_key(choice), data_name, kind, ROBUSTNESS_LEVELS)
+    return robustness({"model": choice.model}, test_x[:ROBUSTNESS_IMAGES], kind, list(ROBUSTNESS_LEVELS))
 
 
-@st.cache_resource(show_spinner="Fitting PCA baselines (once per server)...")
+@st.cache_resource(show_spinner=L_("Measuring how the test images look to the feature classifier (once per server)..."))
+def familiarity(dataset: str):
+    """How far a picture is from ``dataset``'s images in its feature classifier's space
+    (lessons.denoising.Familiarity), or None when no classifier ships for ``dataset``."""
+    from genmodels.lessons.denoising import FAMILIAR_TEST, FAMILIAR_TRAIN, fit_familiarity
+    from genmodels.metrics.frechet import embed
+
+    found = feature_classifier(dataset)
+    if found is None:
+        return None
+    classifier = found[0].model
+    data = shared_dataset(dataset, "cpu")
+    return fit_familiarity(embed(classifier, data.train_x[:FAMILIAR_TRAIN]),
+                           embed(classifier, data.test_x[:FAMILIAR_TEST]))
+
+
+@st.cache_resource(show_spinner=L_("Fitting PCA (once per server)..."))
+def pca_basis(dataset: str):
+    """PCA of the training images with every component (784 for 28x28): the top-k components of
+    any k are its first k rows."""
+    from genmodels.lessons.denoising import PCA
+
+    data = shared_dataset(dataset, "cpu")
+    return PCA.fit(data.train_x, data.train_x[0].numel())
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
 def pca_curve(dataset: str, sizes: tuple[int, ...]) -> list[float]:
-    """Mean test PSNR of PCA with k components, for each k in ``sizes`` (2,000 test images)."""
+    """Mean test PSNR of PCA with k components, for each k in ``sizes`` (the 2,000 test images the
+    autoencoders are scored on)."""
     from genmodels.lessons.denoising import PCA
     from genmodels.metrics.image_quality import psnr
 
-    data = shared_dataset(dataset, "cpu")
-    full = PCA.fit(data.train_x, max(sizes))  # the top-k components are the first k of the top-max
-    test = data.test_x[:2000]
+    full = pca_basis(dataset)
+    test = shared_dataset(dataset, "cpu").test_x[:2000]
     return [psnr(PCA(full.mean, full.components[:k]).reconstruct(test), test).mean().item() for k in sizes]
 
 
@@ -91,7 +120,7 @@ def code_statistics(_model, key: str, dataset: str):
     return activation_stats(_model, shared_dataset(dataset, "cpu").test_x[:2000])
 
 
-@st.cache_resource(max_entries=64, show_spinner="Evaluating on the test split (once per model)...")
+@st.cache_resource(max_entries=64, show_spinner=L_("Evaluating on the test split (once per model)..."))
 def test_metrics(_model, key: str, family: str, dataset: str, seed: int) -> dict[str, float]:
     """The family's test-split metrics (registry evaluate), for models whose stored metrics lack some."""
     from genmodels.registry import family as family_spec
@@ -100,7 +129,7 @@ def test_metrics(_model, key: str, family: str, dataset: str, seed: int) -> dict
     return family_spec(family).evaluate(_model, shared_dataset(dataset, device), seed)
 
 
-@st.cache_resource(show_spinner="Loading the feature classifier (once per server)...")
+@st.cache_resource(show_spinner=L_("Loading the feature classifier (once per server)..."))
 def feature_classifier(dataset: str):
     """The dataset's shipped feature classifier and the real-data statistics a sample-quality
     report compares against, or None when no classifier ships for ``dataset``. A broken file
@@ -116,7 +145,7 @@ def feature_classifier(dataset: str):
     return loaded, frechet.real_statistics(loaded.model, shared_dataset(dataset, "cpu"))
 
 
-@st.cache_resource(max_entries=32, show_spinner="Scoring 5,000 samples (once per model)...")
+@st.cache_resource(max_entries=32, show_spinner=L_("Scoring 5,000 samples (once per model)..."))
 def sample_quality(_model, key: str, dataset: str):
     """Frechet distance, floor and class shares of a generator's samples (frechet.sample_quality)."""
     from genmodels.metrics import frechet
@@ -156,7 +185,7 @@ def warm_lesson_caches() -> list[str]:
     studio ~10 s. A page that asks for a value while it is being computed here waits for it
     (cache_resource locks each key) instead of computing it again. Returns a line per value
     warmed: its name and seconds, or why it failed (one failure does not stop the others)."""
-    from genmodels.lessons.denoising import DEFAULT_NOISE, PCA_SIZES, ROBUSTNESS_LEVELS
+    from genmodels.lessons.denoising import DEFAULT_COMPARISON, DEFAULT_NOISE, NOISES, ROBUSTNESS_LEVELS
     from genmodels.metrics.frechet import classifier_path
     from genmodels.ui.state import CHECKPOINT_DIR
 
@@ -177,18 +206,18 @@ def warm_lesson_caches() -> list[str]:
     choices = [c for c in shipped_choices() if is_available(c.info.dataset)]
     images = [c for c in choices if c.info.model_config.channels == 1 and c.info.model_config.image_size == 28]
     for dataset in sorted({c.info.dataset for c in choices if c.info.family in ("ae", "sparse_ae")}):
-        warm(f"PCA curve on {dataset}", pca_curve, dataset, PCA_SIZES)
+        sizes = bottleneck_sizes(c.model.config.latent_dim for c in choices
+                                 if c.info.family in ("ae", "sparse_ae") and c.info.dataset == dataset)
+        warm(f"PCA curve on {dataset}", pca_curve, dataset, sizes)
     for c in choices:
         if c.info.family in ("ae", "sparse_ae"):
             warm(f"reconstruction PSNR of {c.name}", reconstruction_psnr, c.model, model_key(c), c.info.dataset)
         if c.info.family == "sparse_ae" and c.model.config.arch == "mlp" and not c.model.config.hidden:
             warm(f"code statistics of {c.name}", code_statistics, c.model, model_key(c), c.info.dataset)
-    for c in images:
+    for c in images:  # the opening noise here; the others at the end (switching noise cost 5-7 s cold)
         if c.info.family in ("dae", "ae"):
             warm(f"robustness curve of {c.name}", robustness_curve, c.model, model_key(c), c.info.dataset,
                  DEFAULT_NOISE, ROBUSTNESS_LEVELS)
-        if c.info.family == "dae":
-            warm(f"typical error of {c.name}", typical_error, c.model, model_key(c), c.info.dataset)
     for c in choices:
         if c.info.family == "vae" or (c.info.family == "ae" and c.model.config.latent_dim == 2):
             warm(f"encoded test set of {c.name}", encoded_test_set, c.model, model_key(c), c.info.dataset)
@@ -199,6 +228,15 @@ def warm_lesson_caches() -> list[str]:
             warm(f"real-image scales of {c.info.dataset}", real_image_scales, c.info.dataset)
             if classifier_path(CHECKPOINT_DIR, c.info.dataset).exists():
                 warm(f"sample quality of {c.name}", sample_quality, c.model, model_key(c), c.info.dataset)
+    # Last, what fewer visits need: the check of uploaded pictures, the other noises' robustness curves.
+    for dataset in sorted({c.info.dataset for c in images if c.info.family == "dae"}):
+        if classifier_path(CHECKPOINT_DIR, dataset).exists():
+            warm(f"familiarity check on {dataset}", familiarity, dataset)
+    for c in images:  # the lab's opening pair only: the other autoencoders are picked far less often
+        for kind in NOISES:
+            if (c.info.family == "dae" or c.name == DEFAULT_COMPARISON) and kind != DEFAULT_NOISE:
+                warm(f"robustness curve of {c.name} ({kind})", robustness_curve, c.model, model_key(c),
+                     c.info.dataset, kind, ROBUSTNESS_LEVELS)
     return done
 
 

@@ -9,20 +9,35 @@ import re
 import plotly.graph_objects as go
 import streamlit as st
 
-from genmodels.i18n import N_, _
+from genmodels.i18n import N_, _, ngettext
 from genmodels.images import rows_grid
 from genmodels.metrics.curves import smooth
 from genmodels.serving.jobs import FAILED, QUEUED, RUNNING, JobView
 from genmodels.sources.fetch import how_to_get
 from genmodels.sources.local import IDX_DATASETS
 
-# Loss terms, in the order and with the names a student reads them (translated where shown).
+# Loss terms, in the order and with the names a student reads them.
+# Marked with N_ and translated where shown (_(TERM_NAMES[term])).
 TERM_NAMES = {
     "loss": N_("total loss"), "bce": N_("reconstruction (BCE)"), "kl": N_("KL to the prior"),
-    "sparsity": N_("sparsity penalty"), "d_loss": N_("D loss"), "g_loss": N_("G loss"), "d_real": N_("D(x)"),
-    "d_fake": N_("D(G(z))"),
+    "sparsity": N_("sparsity penalty"), "d_loss": N_("D loss"), "g_loss": N_("G loss"), "d_real": "D(x)",
+    "d_fake": "D(G(z))",
 }
-COLOURS = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A")  # one per term: its raw and smoothed curves
+# Markdown's special characters (CommonMark lets a backslash escape any ASCII punctuation), with ":"
+# against links (http://...) and Streamlit's :red[...] and :icon: codes, "$" against LaTeX.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>$:~.])")
+
+
+def plain(text) -> str:
+    """``text`` (a model or file name a person typed) as Markdown that shows exactly those characters:
+    no bold, no link, no HTML, no formula, on one line."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def chart_text(text) -> str:
+    """``text`` (a name someone typed) for a Plotly legend or title, which read a few HTML tags
+    (<b>, <a href=...>): the angle brackets and ampersands become entities, shown as typed."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def dataset_missing(name: str | None, consequence: str = "") -> None:
@@ -67,18 +82,19 @@ def loss_figure(view: JobView, only: tuple[str, ...] = (), y_title: str = "") ->
 
 def show_snapshot(view: JobView, key: str) -> None:
     if not view.snapshots:
-        st.caption("The first picture appears after a few hundred steps.")
+        st.caption(_("The first picture appears after a few hundred steps."))
         return
     shot = view.snapshots[-1]
     if shot.images is not None:
-        st.image(rows_grid(fold_rows(shot.images), scale=3), caption=" / ".join(shot.rows) + f" (step {shot.step})",
-                 width="stretch")
+        rows = " / ".join(_(row) for row in shot.rows)  # the training loop marks its row names with N_
+        st.image(rows_grid(fold_rows(shot.images), scale=3), caption=_("{rows} (step {step})", rows=rows,
+                                                                       step=shot.step), width="stretch")
     else:
         points = shot.points
         figure = go.Figure(go.Scattergl(x=points[:, 0].tolist(), y=points[:, 1].tolist(), mode="markers",
-                                        marker={"size": 3}, name="generated"))
+                                        marker={"size": 3}, name=_("generated")))
         figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, uirevision="points",
-                             title=f"generated points (step {shot.step})", xaxis={"range": [-3, 3]},
+                             title=_("generated points (step {step})", step=shot.step), xaxis={"range": [-3, 3]},
                              yaxis={"range": [-3, 3], "scaleanchor": "x"})
         st.plotly_chart(figure, key=key)
 
@@ -94,17 +110,58 @@ def fold_rows(images, width: int = 8):
 
 
 def job_status_line(view: JobView) -> str:
+    """One Markdown line on the job, its name in bold as plain text (a name is whatever was typed)."""
+    name = f"**{plain(view.name)}**"
     if view.state == QUEUED:
-        ahead = view.queue_position
-        jobs = "job" if ahead == 1 else "jobs"
-        return f"**{view.name}**: queued, {ahead} {jobs} ahead (the server trains a few at a time)"
+        return ngettext("{name}: queued, {n} job ahead (the server trains a few at a time)",
+                        "{name}: queued, {n} jobs ahead (the server trains a few at a time)",
+                        view.queue_position, name=name, n=view.queue_position)
     if view.state == RUNNING:
-        eta = f", about {view.eta_seconds:.0f} s left" if view.eta_seconds is not None else ""
-        return (f"**{view.name}**: training, step {view.step}/{view.total_steps}, "
-                f"{view.images_per_second:,.0f} images/s, {view.elapsed:.0f} s elapsed{eta}")
+        line = _("{name}: training, step {step}/{total}, {speed} images/s, {elapsed} s elapsed", name=name,
+                 step=view.step, total=view.total_steps, speed=f"{view.images_per_second:,.0f}",
+                 elapsed=f"{view.elapsed:.0f}")
+        if view.eta_seconds is not None:
+            line += _(", about {seconds} s left", seconds=f"{view.eta_seconds:.0f}")
+        return line
     if view.state == FAILED:
-        return f"**{view.name}**: failed: {view.message}"
-    return f"**{view.name}**: {view.message}"  # finished or stopped: the message says which ("stopped at step 56")
+        return _("{name}: failed: {reason}", name=name, reason=plain(view.message))
+    # finished or stopped: the message says which ("stopped at step 56")
+    return _("{name}: {state}", name=name, state=plain(view.message))
+
+
+# The two architectures of the autoencoder families, as a person reads them.
+ARCHITECTURES = {"mlp": "MLP", "conv": N_("convolutional")}
+
+# Fewer steps than this leave the loss chart with a handful of points (one every log_every steps) and an
+# autoencoder's pictures still grey (the Train page says so, with the numbers of the run).
+MIN_USEFUL_STEPS = 200
+
+
+# The model settings a run shows it started with, and their names (β and ρ as in the formulas).
+MODEL_SETTINGS = {"arch": N_("architecture"), "latent_dim": N_("latent size"), "beta": "β", "sparsity_target": "ρ",
+                  "sparsity_weight": "β", "noise_level": N_("noise level"), "d_steps": N_("D steps per G step")}
+
+
+def started_with(job, view: JobView) -> None:
+    """The settings a run started with (not the form's, which may have been edited since), its
+    number of steps, and a warning when they are too few to learn much."""
+    from genmodels.lessons.denoising import NOISE_NAMES
+
+    config, model = job.config, job.model.config
+    settings = {_("dataset"): job.dataset.name, _("epochs"): config.epochs, _("batch size"): config.batch_size,
+                _("learning rate"): f"{config.lr:g}", _("seed"): config.seed}
+    settings |= {_(label): getattr(model, field) for field, label in MODEL_SETTINGS.items() if hasattr(model, field)}
+    if getattr(model, "arch", None) in ARCHITECTURES:
+        settings[_("architecture")] = _(ARCHITECTURES[model.arch])
+    if getattr(model, "corruption", "none") != "none":
+        settings[_("training noise")] = _(NOISE_NAMES[model.corruption])
+    steps = view.total_steps - job.start_step
+    st.caption(_("Started with: {settings}", settings=plain(", ".join(f"{k} {v}" for k, v in settings.items())))
+               + " " + ngettext("({n} step)", "({n} steps)", steps, n=steps))
+    if steps < MIN_USEFUL_STEPS:
+        st.warning(_("Only {steps} steps: the loss is drawn every {log} steps, so the chart gets {points} points, "
+                     "and {steps} steps are too few for the pictures to get past grey. Take more epochs or a "
+                     "smaller batch.", steps=steps, log=config.log_every, points=steps // config.log_every))
 
 
 def png_data_url(picture) -> str:
@@ -114,11 +171,3 @@ def png_data_url(picture) -> str:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def literal(text: str) -> str:
-    """``text`` (a name a person typed: a model, a file) made safe to put inside Markdown: every
-    character Markdown or HTML acts on anywhere is escaped, and a start that would make a list or a
-    heading ("- ", "1. ", "# "), so it shows exactly as typed."""
-    escaped = "".join("\\" + c if c in "\\`*_{}[]()<>|~$:!" else c for c in str(text))
-    return re.sub(r"^(\d*)([-+.#])", r"\1\\\2", escaped)

@@ -20,7 +20,7 @@ import torch
 from genmodels.checkpoints import CheckpointInfo, LoadedCheckpoint, load_checkpoint
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import CheckpointError
-from genmodels.i18n import N_, _
+from genmodels.i18n import L_, _
 from genmodels.runtime import budget_threads_for_jobs, checkpoint_dir, release_memory
 from genmodels.serving.jobs import SLOTS, TrainingJob
 from genmodels.serving.watchdog import WATCHDOG
@@ -29,6 +29,7 @@ from genmodels.serving.watchdog import WATCHDOG
 CHECKPOINT_DIR = checkpoint_dir()
 JOB = "genlab_job"  # the session's current (or last) TrainingJob
 MODELS = "genlab_models"  # name -> SessionModel, the models this session trained or uploaded
+GENERATION = "genlab_generation"  # how many times this session was reset (fresh_key)
 
 
 @dataclass
@@ -38,7 +39,7 @@ class SessionModel:
     job: TrainingJob | None = None  # the job that trained it, for "train more"
 
 
-@st.cache_resource(show_spinner="Loading the dataset (once per server)...")
+@st.cache_resource(show_spinner=L_("Loading the dataset (once per server)..."))
 def shared_dataset(name: str, device: str) -> Dataset:
     """One copy per server process, shared by every session: read-only, training only indexes it."""
     return load_dataset(name, device)
@@ -102,7 +103,18 @@ def reset_session() -> None:
     closed tab, without waiting for the job to end."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    forget_session(get_script_run_ctx().session_state, timeout=0)
+    state = get_script_run_ctx().session_state
+    generation = state[GENERATION] if GENERATION in state else 0
+    forget_session(state, timeout=0)
+    state[GENERATION] = generation + 1
+
+
+def fresh_key(key: str) -> str:
+    """A widget key that changes with each Reset session. Deleting a widget's value is not enough:
+    the browser keeps showing (and sends back) what the widget held, so the Train page's family
+    survived a reset; a new key is a new widget, which starts from its default."""
+    generation = st.session_state.get(GENERATION, 0)
+    return key if not generation else f"{key}~{generation}"
 
 
 def watch_session() -> None:
@@ -175,13 +187,23 @@ def collect_finished_job() -> None:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    label: str  # the choice's identity, e.g. "vae-fashion-2d (shipped)"; pickers show it translated
+    label: str  # the picker's key, in English whatever the language: "vae-fashion-2d (shipped)"
     source: str  # "shipped" or "session"
     model: torch.nn.Module
     info: CheckpointInfo
     name: str = ""  # the file stem (shipped) or the session's name for it
+    data: Dataset | None = None  # a session model's training data (own images are on no server's disk)
 
-@st.cache_resource(show_spinner="Loading the shipped models (once per server)...")
+    @property
+    def shown(self) -> str:
+        """The label in the reader's language, as plain text (widget options, legends, captions
+        that are not Markdown; in Markdown, pass it through render.plain)."""
+        if self.source == "shipped":
+            return _("{name} (shipped)", name=self.name)
+        return _("{name} (this session)", name=self.name)
+
+
+@st.cache_resource(show_spinner=L_("Loading the shipped models (once per server)..."))
 def shipped_models(folder: str) -> tuple[dict[str, LoadedCheckpoint], tuple[str, ...]]:
     """Every checkpoint in ``folder``, loaded once per server process and shared by all sessions:
     never train or modify these in place. Returns the models by file stem, and a message for each
@@ -199,10 +221,6 @@ def is_training(kept: SessionModel) -> bool:
     return kept.job is not None and kept.job.active
 
 
-# How a picker shows a model of each source (pick_model), translated where shown.
-SOURCE_LABELS = {"shipped": N_("{name} (shipped)"), "session": N_("{name} (this session)")}
-
-
 def shipped_choices() -> list[ModelChoice]:
     """The shipped checkpoints as choices (the same shared model objects for every session)."""
     shipped, _ = shipped_models(str(CHECKPOINT_DIR))
@@ -215,19 +233,29 @@ def model_choices(families: tuple[str, ...] | None = None, include_training: boo
     job is training right now ("train more") is left out unless ``include_training``: reading it
     from a page while another thread updates it would show half-updated weights."""
     choices = shipped_choices()
-    choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info, name)
+    choices += [ModelChoice(f"{name} (this session)", "session", kept.model, kept.info, name,
+                            kept.job.dataset if kept.job is not None else None)
                 for name, kept in session_models().items() if include_training or not is_training(kept)]
     return [c for c in choices if families is None or c.info.family in families]
+
+
+def test_split(choice: ModelChoice) -> torch.Tensor | None:
+    """The test images of the data ``choice`` was trained on, on the CPU: a dataset on this server's
+    disk, else the held-out part of the session's own upload it was trained on, else None."""
+    from genmodels.data import is_available
+
+    if is_available(choice.info.dataset):
+        return shared_dataset(choice.info.dataset, "cpu").test_x
+    if choice.data is not None and choice.data.name == choice.info.dataset and len(choice.data.test_x):
+        return choice.data.test_x.cpu()
+    return None
 
 
 def pick_model(label: str, choices: list[ModelChoice], key: str, prefer=None) -> ModelChoice:
     """A selectbox over ``choices`` that starts on the first one ``prefer(choice)`` accepts (e.g. the
     lesson's shipped model), else on the first; returns the chosen ModelChoice."""
     labels = [choice.label for choice in choices]
+    shown = {choice.label: choice.shown for choice in choices}
     default = next((i for i, choice in enumerate(choices) if prefer is not None and prefer(choice)), 0)
-
-    def shown(option: str) -> str:  # the label is the choice's identity (model_key); shown translated
-        choice = choices[labels.index(option)]
-        return _(SOURCE_LABELS[choice.source], name=choice.name)
-
-    return choices[labels.index(st.selectbox(label, labels, index=default, key=key, format_func=shown))]
+    # The options are the English labels (keys that survive a change of language), shown translated.
+    return choices[labels.index(st.selectbox(label, labels, index=default, key=key, format_func=shown.get))]

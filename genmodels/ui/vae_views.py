@@ -15,7 +15,7 @@ from genmodels.i18n import _
 from genmodels.images import grid, prepare_image
 from genmodels.lessons import latent, vae_maps
 from genmodels.ui.cache import code_plane_holes, encoded_test_set, grid_picture, model_key
-from genmodels.ui.render import literal
+from genmodels.ui.render import plain
 from genmodels.ui.state import ModelChoice
 
 # Plotly's default colours, one per class in class order: the interactive map and the still pictures
@@ -111,7 +111,7 @@ def side_by_side(vae: ModelChoice, twin: ModelChoice, codes, labels, class_names
     twin_span = float(twin_codes[:shown].abs().max().ceil())
     st.markdown(_("**Side by side**: this VAE and the plain autoencoder *{name}*, same test images, coloured by "
                   "class as in the map above, each on its own code plane; then each plane decoded on a 12 x 12 "
-                  "grid, and what each one's holes decode to.", name=literal(twin.name)))
+                  "grid, and what each one's holes decode to.", name=plain(twin.name)))
     class_legend(class_names)
     ours, theirs = (code_plane_holes(choice.model, model_key(choice), vae.info.dataset) for choice in (vae, twin))
     vae_side, ae_side = st.columns(2)

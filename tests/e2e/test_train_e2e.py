@@ -30,8 +30,14 @@ def test_train_a_vae_and_navigate_while_it_runs(page):
     page.get_by_label("Epochs").fill("40")
     page.get_by_label("Name for the trained model").fill("e2e-vae")
     expect(page.get_by_label("Epochs")).to_have_value("40")
+    # Enter in a number box does not start a half-edited form (it used to start the run at once).
+    page.get_by_label("Epochs").press("Enter")
+    time.sleep(1.5)
+    page.locator(IDLE).wait_for(state="attached")
+    expect(page.get_by_text("No run yet")).to_be_visible()
     pressed = time.monotonic()
     page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text("Started with:")).to_contain_text("epochs 40", timeout=60_000)  # the run's settings
 
     chart = page.get_by_test_id("stPlotlyChart").first
     expect(chart).to_be_visible(timeout=60_000)
@@ -56,3 +62,5 @@ def test_train_a_vae_and_navigate_while_it_runs(page):
     page.get_by_test_id("stSidebar").get_by_role("button", name="Reset session").click()
     expect(page.get_by_test_id("stSidebar")).to_contain_text("No training job in this session yet.")
     expect(page.get_by_text("No run yet")).to_be_visible()
+    # "Every page's settings" are forgotten: the family picker is back on its first family, not on vae.
+    expect(page.get_by_role("combobox", name="Model family")).to_have_value(re.compile(r"^Autoencoder \(ae\)"))
