@@ -13,7 +13,7 @@ from genmodels.runtime import resolve_device
 from genmodels.serving.jobs import start_job
 from genmodels.ui import gan_views
 from genmodels.ui.gan_views import LOSS_NAMES
-from genmodels.ui.render import fold_rows, job_status_line, plain, loss_figure
+from genmodels.ui.render import fold_rows, job_status_line, loss_figure, plain
 from genmodels.ui.state import (
     begin_job,
     current_job,

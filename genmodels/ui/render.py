@@ -23,15 +23,17 @@ TERM_NAMES = {
     "sparsity": N_("sparsity penalty"), "d_loss": N_("D loss"), "g_loss": N_("G loss"), "d_real": "D(x)",
     "d_fake": "D(G(z))",
 }
+COLOURS = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A")  # one per term: its raw and smoothed curves
 # Markdown's special characters (CommonMark lets a backslash escape any ASCII punctuation), with ":"
 # against links (http://...) and Streamlit's :red[...] and :icon: codes, "$" against LaTeX.
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>$:~.])")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>$:~.])")
 
 
 def plain(text) -> str:
     """``text`` (a model or file name a person typed) as Markdown that shows exactly those characters:
     no bold, no link, no HTML, no formula, on one line."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    escaped = MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return "\\" + escaped if escaped.startswith("-") else escaped  # "- x" at a line's start: a list
 
 
 def chart_text(text) -> str:
