@@ -75,6 +75,7 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--arch", choices=["mlp", "conv"])
     train.add_argument("--epochs", type=int)
     train.add_argument("--max-steps", type=int, help=_("stop after this many optimizer steps"))
+    train.add_argument("--max-seconds", type=float, help=_("stop after this many seconds of wall clock"))
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help=_("learning rate (the generator's, for GANs)"))
     train.add_argument("--latent-dim", type=int)
@@ -94,6 +95,7 @@ def build_parser() -> ArgumentParser:
     extra.add_argument("--d-steps", type=int, help=_("gan/dcgan: discriminator steps per generator step"))
     extra.add_argument("--lr-d", type=float, help=_("gan/dcgan: the discriminator's learning rate"))
     extra.add_argument("--gan-loss", choices=["non_saturating", "least_squares"])
+    extra.add_argument("--schedule", choices=["linear", "cosine"], help=_("ddpm: the noise schedule"))
 
     info = commands.add_parser("info", help=_("print a checkpoint's metadata as JSON"))
     info.add_argument("checkpoint")
@@ -228,9 +230,10 @@ def cmd_train(args) -> int:
     model_config = registry.model_config(
         spec, dataset, arch=args.arch, latent_dim=args.latent_dim, hidden=args.hidden, beta=args.beta,
         sparsity_target=args.rho, sparsity_weight=args.sparsity_weight, corruption=args.noise,
-        noise_level=args.noise_level, d_steps=args.d_steps, loss=args.gan_loss,
+        noise_level=args.noise_level, d_steps=args.d_steps, loss=args.gan_loss, schedule=args.schedule,
     )
-    overrides = {"epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size, "lr": args.lr,
+    overrides = {"epochs": args.epochs, "max_steps": args.max_steps, "max_seconds": args.max_seconds,
+                 "batch_size": args.batch_size, "lr": args.lr,
                  "lr_discriminator": args.lr_d, "seed": args.seed, "device": args.device}
     train_config = dataclasses.replace(spec.default_train, **{k: v for k, v in overrides.items() if v is not None})
     model = registry.build_model(spec, model_config, seed=train_config.seed)
