@@ -129,8 +129,8 @@ class DiffusionLab:
             self.context = StepContext(device=device, generator=self.generator, optimizers=self.optimizers)
             fixed = torch.Generator().manual_seed(config.seed + 2)
             self.fixed_noise = torch.randn((SHOWN_POINTS, 2), generator=fixed)  # (N, 2): where sampling starts
-            self.forward_noise = torch.randn((SHOWN_POINTS, 2), generator=fixed)  # (N, 2): for the t slider
-            self.shown_real = self.dataset.train_x[:SHOWN_POINTS]  # (N, 2)
+            self.shown_real = self.dataset.train_x[:SHOWN_POINTS]  # (R, 2), R = N unless the toy is smaller
+            self.forward_noise = torch.randn(self.shown_real.shape, generator=fixed)  # (R, 2): for the t slider
             self.step = 0
             self.train_seconds = 0.0
             self.history: list[dict] = []  # {"step", "seconds", "loss"[, "modes"]}
