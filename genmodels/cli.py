@@ -294,7 +294,7 @@ def cmd_eval(args) -> int:
                              expected=f"{config.channels}x{config.image_size}x{config.image_size}"))
     seed = info.train_config.seed if info.train_config else 0
     metrics = spec.evaluate(loaded.model.to(device).eval(), dataset, seed)
-    if info.family in ("gan", "dcgan") and dataset.kind == "image":
+    if info.family in ("gan", "dcgan", "ddpm", "flow") and dataset.kind == "image":
         metrics |= sample_quality_metrics(loaded.model, dataset, seed)
     if args.update:
         import dataclasses
