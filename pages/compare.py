@@ -67,7 +67,8 @@ for row in rows:
     right.image(grid(row["samples"], columns=16, scale=2))
 st.dataframe(views.generator_table(rows), hide_index=True)
 st.plotly_chart(views.generator_chart(rows), key="compare_chart")
-st.caption(_("Frechet distance: between the features of 5,000 samples and of the 10,000 test images, on the lab's "
-             "small Fashion-MNIST classifier (not `Inception-v3`, so not comparable with published FIDs). The floor is "
-             "the same distance for 5,000 real training images: what a perfect generator would score. Sampling "
-             "time: 16 images drawn now on this machine, with each model's default sampler and steps."))
+st.caption(_("Frechet distance: between the features of the samples scored and of the 10,000 test images, on the "
+             "lab's small Fashion-MNIST classifier (not `Inception-v3`, so not comparable with published FIDs). The "
+             "floor is the same distance for as many real training images: what a perfect generator would score. "
+             "Fewer samples give a higher distance and a higher floor, so compare each distance with its own floor. "
+             "Sampling time: 16 images drawn now on this machine, with each model's default sampler and steps."))

@@ -53,15 +53,17 @@ def toy_table(results: list[compare.ToyResult]) -> list[dict]:
 
 def quality_of(choice: ModelChoice):
     """(Frechet distance, floor, samples, where the number comes from). A diffusion model takes
-    minutes to draw 5,000 samples on a CPU, so its number is the one ``python -m genmodels eval``
-    stored in the checkpoint; the others are measured here (once per server)."""
+    many minutes to draw thousands of samples on a CPU, so its numbers are the ones ``python -m
+    genmodels eval`` stored in the checkpoint, with their own sample count and floor; the others
+    are measured here (5,000 samples, once per server)."""
     metrics = choice.info.metrics
     if choice.info.family in DIFFUSION_FAMILIES:
         if "frechet" not in metrics:
             return None
-        return metrics["frechet"], metrics.get("frechet_floor"), _("stored by python -m genmodels eval")
+        return (metrics["frechet"], metrics.get("frechet_floor"), int(metrics.get("frechet_samples", 5000)),
+                _("stored by python -m genmodels eval"))
     quality = sample_quality(choice.model, model_key(choice), choice.info.dataset)
-    return quality.frechet, quality.floor, _("measured now")
+    return quality.frechet, quality.floor, quality.samples, _("measured now")
 
 
 def generator_rows(choices: list[ModelChoice]) -> list[dict]:
@@ -70,10 +72,10 @@ def generator_rows(choices: list[ModelChoice]) -> list[dict]:
     for choice in choices:
         timing = compare.timed_samples(choice.model)
         quality = quality_of(choice) if feature_classifier(choice.info.dataset) is not None else None
+        frechet, floor, scored, source = quality if quality is not None else (None, None, 0, "")
         rows.append({
-            "choice": choice, "samples": timing.images, "family": choice.info.family,
-            "frechet": None if quality is None else quality[0], "floor": None if quality is None else quality[1],
-            "source": "" if quality is None else quality[2], "ms_per_image": 1000 * timing.seconds_per_image,
+            "choice": choice, "samples": timing.images, "family": choice.info.family, "frechet": frechet,
+            "floor": floor, "scored": scored, "source": source, "ms_per_image": 1000 * timing.seconds_per_image,
             "parameters": parameter_count(choice.model),
         })
     return rows
@@ -83,23 +85,24 @@ def generator_table(rows: list[dict]) -> list[dict]:
     return [{_("model"): row["choice"].name, _("family"): row["family"],
              _("Frechet distance"): "-" if row["frechet"] is None else f"{row['frechet']:.2f}",
              _("floor"): "-" if row["floor"] is None else f"{row['floor']:.2f}",
+             _("samples scored"): f"{row['scored']:,}" if row["scored"] else "-",
              _("where the distance comes from"): row["source"] or "-",
              _("sampling time per image (ms)"): f"{row['ms_per_image']:.1f}",
              _("parameters"): f"{row['parameters']:,}"} for row in rows]
 
 
 def generator_chart(rows: list[dict]) -> go.Figure:
-    """Frechet distance per generator as bars, the floor as a dashed line (lower is better)."""
+    """Frechet distance per generator as bars, each with its floor as a green mark (lower is better;
+    a floor depends on the number of samples scored)."""
     scored = [row for row in rows if row["frechet"] is not None]
     figure = go.Figure()
     figure.add_bar(x=[row["choice"].name for row in scored], y=[row["frechet"] for row in scored],
                    name=_("Frechet distance"), marker_color=FAKE_COLOUR,
                    text=[f"{row['frechet']:.2f}" for row in scored], textposition="outside")
-    floors = [row["floor"] for row in scored if row["floor"] is not None]
-    if floors:
-        figure.add_hline(y=min(floors), line_dash="dash", line_color=REAL_COLOUR,
-                         annotation_text=_("floor: real images"), annotation_position="top left")
+    figure.add_scatter(x=[row["choice"].name for row in scored], y=[row["floor"] for row in scored],
+                       mode="markers", marker={"symbol": "line-ew-open", "size": 40, "color": REAL_COLOUR,
+                                               "line": {"width": 3}}, name=_("floor: real images"))
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          yaxis={"title": _("Frechet distance (lower is better)"), "rangemode": "tozero"},
-                         showlegend=False, uirevision="compare_chart")
+                         legend={"orientation": "h", "y": -0.15}, uirevision="compare_chart")
     return figure
