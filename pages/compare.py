@@ -71,4 +71,5 @@ st.caption(_("Frechet distance: between the features of the samples scored and o
              "lab's small Fashion-MNIST classifier (not `Inception-v3`, so not comparable with published FIDs). The "
              "floor is the same distance for as many real training images: what a perfect generator would score. "
              "Fewer samples give a higher distance and a higher floor, so compare each distance with its own floor. "
-             "Sampling time: 16 images drawn now on this machine, with each model's default sampler and steps."))
+             "Sampling time: 16 images drawn now on this machine in one thread, with each model's default sampler and "
+             "steps."))

@@ -1,6 +1,10 @@
 """What the Diffusion lab computes from an image model (ddpm or flow): test images noised to a time
 t beside the network's estimate of the clean image, samples timed on the spot, and the reverse
-process as a strip of frames from noise to picture. Images in and out are in [0, 1]."""
+process as a strip of frames from noise to picture. Images in and out are in [0, 1].
+
+They run in one CPU thread (gan_lab.one_thread): on a server whose cores are busy, two threads
+sampling the small U-Net were several times slower than one (32 images, 10 steps: 2.3 s with one
+thread, 13.6 s with two, on this 2-core machine under load)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from genmodels import diffusion
+from genmodels.lessons.gan_lab import one_thread
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,8 @@ def noise_and_estimate(model, images: torch.Tensor, t: float, seed: int) -> Nois
     if t == 0:
         estimate = x0
     else:
-        prediction = model(x_t, torch.full((len(x0),), t, device=device))
+        with one_thread():
+            prediction = model(x_t, torch.full((len(x0),), t, device=device))
         estimate = diffusion.clean_estimate(cfg.process, x_t, t, prediction, cfg.schedule)
     return Noising(clean=images.cpu(), noisy=model.to_data_space(x_t).cpu(),
                    estimate=model.to_data_space(estimate).cpu())
@@ -49,7 +55,8 @@ def timed_samples(model, n: int, steps: int, sampler: str, seed: int) -> TimedSa
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
     began = time.perf_counter()
-    result = model.run_sampler(model.noise(n, generator), steps, sampler, generator)
+    with one_thread():
+        result = model.run_sampler(model.noise(n, generator), steps, sampler, generator)
     images = model.to_data_space(result.x).float().cpu()  # .cpu() waits for a GPU to finish
     return TimedSamples(images=images, seconds=time.perf_counter() - began, evaluations=result.evaluations)
 
@@ -65,7 +72,8 @@ def reverse_strip(model, steps: int, sampler: str, seed: int, frames: int = 11) 
     """One sample's path from noise to picture, ``frames`` states evenly spaced along the sampler's steps."""
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
-    result = model.run_sampler(model.noise(1, generator), steps, sampler, generator, keep_path=True)
+    with one_thread():
+        result = model.run_sampler(model.noise(1, generator), steps, sampler, generator, keep_path=True)
     picks = sorted({round(k * (len(result.path) - 1) / (frames - 1)) for k in range(frames)})
     images = torch.cat([model.to_data_space(result.path[k]) for k in picks]).float().cpu()  # (F, C, H, W)
     return ReverseStrip(images=images, times=tuple(result.times[k] for k in picks))

@@ -185,7 +185,7 @@ def noising_view(model, images, t: float, seed: int) -> None:
              caption=_("the network's estimate of x_0 from x_t alone (x0_hat)"))
 
 
-def samples_view(model, steps: int, sampler: str, seed: int, count: int = 32) -> None:
+def samples_view(model, steps: int, sampler: str, seed: int, count: int = 16) -> None:
     result = diffusion_images.timed_samples(model, count, steps, sampler, seed)
     st.image(grid(result.images, columns=16, scale=2))
     st.caption(_("{count} samples, {steps} steps of {sampler} ({evaluations} network evaluations each) in {seconds} s: "
