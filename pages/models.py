@@ -63,7 +63,8 @@ for choice in model_choices(include_training=True):
         "SSIM": round(metrics["test_ssim"], 3) if "test_ssim" in metrics else None,
         "Frechet (floor)": (f"{metrics['frechet']:.2f} ({metrics.get('frechet_floor', float('nan')):.2f})"
                             if "frechet" in metrics else None),
-        "architecture": getattr(config, "arch", ""), "dataset": info.dataset, "latent size": config.latent_dim,
+        "architecture": getattr(config, "arch", ""), "dataset": info.dataset,
+        "latent size": getattr(config, "latent_dim", ""),  # ddpm / flow have none
         "parameters": parameter_count(choice.model), "size": size_label(choice),
         "created": info.created_at.replace("T", " ")[:16],
         "training": ("being trained right now" if busy_now
