@@ -29,9 +29,9 @@ with st.form("compare_toy"):
     seed = right.number_input(_("Seed"), 0, 1_000_000, 0, key="compare_toy_seed")
     compared = st.form_submit_button(_("Train all three and compare"), type="primary")
 if compared:
-    st.session_state["compare_toy"] = (dataset, int(steps), int(seed))
-if "compare_toy" in st.session_state:
-    dataset, steps, seed = st.session_state["compare_toy"]
+    st.session_state["compare_toy_run"] = (dataset, int(steps), int(seed))
+if "compare_toy_run" in st.session_state:
+    dataset, steps, seed = st.session_state["compare_toy_run"]
     with st.spinner(_("Training three models on {dataset} (once per server for these settings)...",
                       dataset=dataset)):
         results = views.toy_results(dataset, steps, seed)
