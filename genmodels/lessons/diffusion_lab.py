@@ -26,7 +26,14 @@ from genmodels.configs import LEARNING_RATES, TrainConfig, check_choice, check_f
 from genmodels.data import Dataset, load_dataset
 from genmodels.errors import ConfigError, TrainingDiverged
 from genmodels.i18n import L_
-from genmodels.lessons.gan_lab import SHOWN_POINTS, SUPPORT_RADIUS, average_rows, canvas_span, mode_radius, one_thread
+from genmodels.lessons.gan_lab import (
+    SHOWN_POINTS,
+    SUPPORT_RADIUS,
+    GANLab,
+    canvas_span,
+    mode_radius,
+    one_thread,
+)
 from genmodels.lessons.gan_lab_settings import BATCH_SIZES, TOY_DATASETS
 from genmodels.metrics.coverage import ModeCoverage, SupportCoverage, mode_coverage, support_coverage
 from genmodels.models.diffusion import DiffusionConfig
@@ -35,7 +42,6 @@ from genmodels.training.steps import StepContext, diffusion_step
 FIELD_CELLS = 17  # the field's arrows sit on a 17 x 17 grid
 TRAJECTORIES = 40  # starting points whose whole path is drawn
 COVERAGE_EVERY = 100  # steps between coverage measurements kept in the history
-MAX_HISTORY = 2000
 WIDTHS = (32, 64, 128, 256)
 DEPTHS = (1, 2, 3, 4)
 
@@ -179,16 +185,8 @@ class DiffusionLab:
             self.first_full_coverage = (self.step, self.train_seconds)
         return coverage.modes_covered
 
-    def _record(self, row: dict) -> None:
-        """A bounded history, thinned by averaging neighbours as the GAN lab's (GANLab.record)."""
-        self._pending.append(row)
-        if len(self._pending) < self.history_stride:
-            return
-        self.history.append(average_rows(self._pending))
-        self._pending = []
-        if len(self.history) >= MAX_HISTORY:
-            self.history = [average_rows(self.history[i:i + 2]) for i in range(0, len(self.history), 2)]
-            self.history_stride *= 2
+    # The GAN lab's bounded history: rows of history_stride steps averaged, thinned in pairs at MAX_HISTORY.
+    _record = GANLab.record
 
     # --- what a page shows ---
 

@@ -205,36 +205,42 @@ def reverse_view(model, steps: int, sampler: str, seed: int, frames: int = 11) -
 # The maths, with its code
 # --------------------------------------------------------------------------------------------
 
+# The three parts of each family's explanation: words, the formula, the function that computes it.
+EXPLANATIONS = {
+    "ddpm": (
+        (N_("**Forward process.** T = 1000 small Gaussian steps blur the data into noise. Their composition has a "
+            "closed form, so training jumps to any step i in one draw:"),
+         r"q(x_i \mid x_0) = \mathcal{N}\big(\sqrt{\bar\alpha_i}\,x_0,\ (1-\bar\alpha_i) I\big),\quad "
+         r"x_i = \sqrt{\bar\alpha_i}\,x_0 + \sqrt{1-\bar\alpha_i}\,\epsilon", diffusion.ddpm_marginal),
+        (N_("**Objective.** The network sees x_i and i and predicts the noise that was added:"),
+         r"L_\text{simple} = \mathbb{E}_{x_0, i, \epsilon}\,\lVert \epsilon - \epsilon_\theta(x_i, i) \rVert^2",
+         losses.noise_prediction_loss),
+        (N_("**One sampler step** from x_i back to x_j: estimate x_0, then move to step j. eta = 1 is DDPM's random "
+            "ancestral step, eta = 0 DDIM's deterministic one:"),
+         r"\hat x_0 = \frac{x_i - \sqrt{1-\bar\alpha_i}\,\hat\epsilon}{\sqrt{\bar\alpha_i}},\quad "
+         r"x_j = \sqrt{\bar\alpha_j}\,\hat x_0 + \sqrt{1-\bar\alpha_j-\sigma^2}\,\hat\epsilon + \sigma z",
+         diffusion.ddim_step),
+    ),
+    "flow": (
+        (N_("**Forward process.** A straight line from each data point to its own noise:"),
+         r"x_t = (1-t)\,x_0 + t\,\epsilon,\qquad \frac{dx_t}{dt} = \epsilon - x_0", diffusion.flow_path),
+        (N_("**Objective.** The network sees x_t and t and predicts the velocity of the path:"),
+         r"L_\text{CFM} = \mathbb{E}_{x_0, \epsilon, t}\,\lVert (\epsilon - x_0) - v_\theta(x_t, t) \rVert^2",
+         losses.flow_matching_loss),
+        (N_("**One sampler step** follows the learned velocity back in time (dt < 0); Heun averages the velocity "
+            "at both ends of the step:"),
+         r"x_{t+dt} = x_t + dt\, v_\theta(x_t, t)", diffusion.sample_flow),
+    ),
+}
+
+
 def explain(process: str) -> None:
     """The forward process, the training objective and one sampler step of the chosen family."""
     with st.expander(_("How it works: the forward process, the objective, one sampler step")):
-        if process == "ddpm":
-            st.markdown(_("**Forward process.** T = 1000 small Gaussian steps blur the data into noise. Their "
-                          "composition has a closed form, so training jumps to any step i in one draw:"))
-            st.latex(r"q(x_i \mid x_0) = \mathcal{N}\big(\sqrt{\bar\alpha_i}\,x_0,\ (1-\bar\alpha_i) I\big),\quad "
-                     r"x_i = \sqrt{\bar\alpha_i}\,x_0 + \sqrt{1-\bar\alpha_i}\,\epsilon")
-            st.code(inspect.getsource(diffusion.ddpm_marginal), language="python")
-            st.markdown(_("**Objective.** The network sees x_i and i and predicts the noise that was added:"))
-            st.latex(r"L_\text{simple} = \mathbb{E}_{x_0, i, \epsilon}\,"
-                     r"\lVert \epsilon - \epsilon_\theta(x_i, i) \rVert^2")
-            st.code(inspect.getsource(losses.noise_prediction_loss), language="python")
-            st.markdown(_("**One sampler step** from x_i back to x_j: estimate x_0, then move to step j. eta = 1 is "
-                          "DDPM's random ancestral step, eta = 0 DDIM's deterministic one:"))
-            st.latex(r"\hat x_0 = \frac{x_i - \sqrt{1-\bar\alpha_i}\,\hat\epsilon}{\sqrt{\bar\alpha_i}},\quad "
-                     r"x_j = \sqrt{\bar\alpha_j}\,\hat x_0 + \sqrt{1-\bar\alpha_j-\sigma^2}\,\hat\epsilon + \sigma z")
-            st.code(inspect.getsource(diffusion.ddim_step), language="python")
-        else:
-            st.markdown(_("**Forward process.** A straight line from each data point to its own noise:"))
-            st.latex(r"x_t = (1-t)\,x_0 + t\,\epsilon,\qquad \frac{dx_t}{dt} = \epsilon - x_0")
-            st.code(inspect.getsource(diffusion.flow_path), language="python")
-            st.markdown(_("**Objective.** The network sees x_t and t and predicts the velocity of the path:"))
-            st.latex(r"L_\text{CFM} = \mathbb{E}_{x_0, \epsilon, t}\,"
-                     r"\lVert (\epsilon - x_0) - v_\theta(x_t, t) \rVert^2")
-            st.code(inspect.getsource(losses.flow_matching_loss), language="python")
-            st.markdown(_("**One sampler step** follows the learned velocity back in time (dt < 0); Heun averages "
-                          "the velocity at both ends of the step:"))
-            st.latex(r"x_{t+dt} = x_t + dt\, v_\theta(x_t, t)")
-            st.code(inspect.getsource(diffusion.sample_flow), language="python")
+        for words, formula, function in EXPLANATIONS[process]:
+            st.markdown(_(words))
+            st.latex(formula)
+            st.code(inspect.getsource(function), language="python")
         st.markdown(_("Both families train with the same step; only the pair of noisy input and target differs:"))
         st.code(inspect.getsource(diffusion_loss) + "\n\n" + inspect.getsource(diffusion.training_pair),
                 language="python")
