@@ -55,6 +55,13 @@ choices = [c for c in model_choices(GENERATORS) if c.info.dataset == "fashion-mn
 if not choices:
     st.info(_("No Fashion-MNIST generator is available yet: train one on the Train page."))
     st.stop()
+if st.button(_("Score the generators"), key="compare_score", type="primary"):
+    st.session_state["compare_scored"] = True
+if not st.session_state.get("compare_scored"):
+    st.info(_("{count} generators at hand. Scoring draws 5,000 samples from each VAE and GAN (the first time on "
+              "this server: about a minute on a 2-core CPU); diffusion models bring the distance stored in their "
+              "checkpoint.", count=len(choices)))
+    st.stop()
 try:
     rows = views.generator_rows(choices)
 except CheckpointError as error:

@@ -65,6 +65,8 @@ def test_the_image_half_shows_the_shipped_model():
 
 def test_compare_trains_three_models_on_the_toy_and_lists_the_image_generators():
     app = app_on("pages/compare.py", timeout=600)
+    assert not app.dataframe  # nothing is scored before it is asked for
+    app.button(key="compare_score").click().run()
     table = app.dataframe[0].value  # the image generators (the toy's table comes after pressing the button)
     assert {"dcgan-fashion", "ddpm-fashion"} <= set(table["model"])
     app.select_slider(key="compare_toy_steps").set_value(500)
