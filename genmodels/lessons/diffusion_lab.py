@@ -23,14 +23,15 @@ import torch
 
 from genmodels import diffusion, registry
 from genmodels.configs import LEARNING_RATES, TrainConfig, check_choice, check_float, check_int
-from genmodels.data import Dataset, load_dataset
-from genmodels.errors import ConfigError, TrainingDiverged
+from genmodels.data import Dataset
+from genmodels.errors import TrainingDiverged
 from genmodels.i18n import L_
 from genmodels.lessons.gan_lab import (
     SHOWN_POINTS,
     SUPPORT_RADIUS,
     GANLab,
     canvas_span,
+    lab_dataset,
     mode_radius,
     one_thread,
 )
@@ -114,10 +115,7 @@ class DiffusionLab:
     or Reset ends a run still training in an older script run at its next step."""
 
     def __init__(self, config: DiffusionLabConfig, dataset: Dataset | None = None):
-        if dataset is not None and dataset.name != config.dataset:
-            raise ConfigError(L_("the lab is set to {dataset}, but was given {given}", dataset=config.dataset,
-                                 given=dataset.name))
-        self.dataset = (dataset if dataset is not None else load_dataset(config.dataset)).to("cpu")
+        self.dataset = lab_dataset(config.dataset, dataset)
         self.config = config
         self.span = canvas_span(self.dataset)
         self.lock = threading.RLock()
