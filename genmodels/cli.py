@@ -10,6 +10,7 @@
     python -m genmodels classifier [--dataset NAME] [--epochs N]   (the Frechet distance's features)
     python -m genmodels bench [--quick] [--device cpu|cuda] [--compile] [--case NAME] [--threads N]
     python -m genmodels bench --app [--quick]    (the app in headless Chromium)
+    python -m genmodels bench --diffusion [--quick] [--samples N]   (diffusion and flow: speed, quality per steps)
 
 ``train`` draws a progress bar on a terminal and prints, as its last line, one JSON object.
 Errors a user can cause print one line and exit with status 2, never a traceback. What people read
@@ -75,6 +76,7 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--arch", choices=["mlp", "conv"])
     train.add_argument("--epochs", type=int)
     train.add_argument("--max-steps", type=int, help=_("stop after this many optimizer steps"))
+    train.add_argument("--max-seconds", type=float, help=_("stop after this many seconds of wall clock"))
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help=_("learning rate (the generator's, for GANs)"))
     train.add_argument("--latent-dim", type=int)
@@ -94,6 +96,7 @@ def build_parser() -> ArgumentParser:
     extra.add_argument("--d-steps", type=int, help=_("gan/dcgan: discriminator steps per generator step"))
     extra.add_argument("--lr-d", type=float, help=_("gan/dcgan: the discriminator's learning rate"))
     extra.add_argument("--gan-loss", choices=["non_saturating", "least_squares"])
+    extra.add_argument("--schedule", choices=["linear", "cosine"], help=_("ddpm: the noise schedule"))
 
     info = commands.add_parser("info", help=_("print a checkpoint's metadata as JSON"))
     info.add_argument("checkpoint")
@@ -102,6 +105,8 @@ def build_parser() -> ArgumentParser:
     evaluate.add_argument("checkpoint")
     evaluate.add_argument("--dataset", choices=list(DATASETS), help=_("default: the one it was trained on"))
     evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    evaluate.add_argument("--samples", type=int, default=5000,
+                          help=_("generators: samples for the Frechet distance (and its floor)"))
     evaluate.add_argument("--update", action="store_true",
                           help=_("also store the metrics in the checkpoint's metadata (the weights are unchanged)"))
 
@@ -133,6 +138,9 @@ def build_parser() -> ArgumentParser:
     bench.add_argument("--app", action="store_true",
                        help=_("instead: the app's responsiveness in headless Chromium (first page, page switch, "
                               "slider to image, chart refresh, server memory)"))
+    bench.add_argument("--diffusion", action="store_true",
+                       help=_("diffusion and flow: training and sampling speed, Frechet distance per sampling steps"))
+    bench.add_argument("--samples", type=int, default=2000, help=_("--diffusion: samples per Frechet distance"))
     bench.add_argument("--chromium", help=_("--app: the Chromium binary (default: $CHROMIUM, Debian's, Playwright's)"))
     bench.add_argument("--worker", help=argparse.SUPPRESS)  # one side of one case, in a fresh process
     return parser
@@ -228,9 +236,10 @@ def cmd_train(args) -> int:
     model_config = registry.model_config(
         spec, dataset, arch=args.arch, latent_dim=args.latent_dim, hidden=args.hidden, beta=args.beta,
         sparsity_target=args.rho, sparsity_weight=args.sparsity_weight, corruption=args.noise,
-        noise_level=args.noise_level, d_steps=args.d_steps, loss=args.gan_loss,
+        noise_level=args.noise_level, d_steps=args.d_steps, loss=args.gan_loss, schedule=args.schedule,
     )
-    overrides = {"epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size, "lr": args.lr,
+    overrides = {"epochs": args.epochs, "max_steps": args.max_steps, "max_seconds": args.max_seconds,
+                 "batch_size": args.batch_size, "lr": args.lr,
                  "lr_discriminator": args.lr_d, "seed": args.seed, "device": args.device}
     train_config = dataclasses.replace(spec.default_train, **{k: v for k, v in overrides.items() if v is not None})
     model = registry.build_model(spec, model_config, seed=train_config.seed)
@@ -291,8 +300,8 @@ def cmd_eval(args) -> int:
                              expected=f"{config.channels}x{config.image_size}x{config.image_size}"))
     seed = info.train_config.seed if info.train_config else 0
     metrics = spec.evaluate(loaded.model.to(device).eval(), dataset, seed)
-    if info.family in ("gan", "dcgan") and dataset.kind == "image":
-        metrics |= sample_quality_metrics(loaded.model, dataset, seed)
+    if info.family in ("gan", "dcgan", "ddpm", "flow") and dataset.kind == "image":
+        metrics |= sample_quality_metrics(loaded.model, dataset, seed, args.samples)
     if args.update:
         import dataclasses
 
@@ -303,7 +312,7 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def sample_quality_metrics(model, dataset, seed: int) -> dict[str, float]:
+def sample_quality_metrics(model, dataset, seed: int, samples: int = 5000) -> dict[str, float]:
     """A generator's Frechet distance and its floor, when the dataset has a feature classifier."""
     from genmodels.metrics import frechet
     from genmodels.metrics.frechet import classifier_path, load_classifier
@@ -315,8 +324,10 @@ def sample_quality_metrics(model, dataset, seed: int) -> dict[str, float]:
                 command=f"python -m genmodels classifier --dataset {dataset.name}"), file=sys.stderr)
         return {}
     classifier = load_classifier(path).model.to(dataset.device)
-    quality = frechet.sample_quality(model, classifier, frechet.real_statistics(classifier, dataset), seed=seed)
-    return {"frechet": quality.frechet, "frechet_floor": quality.floor, "effective_classes": quality.effective_classes}
+    reference = frechet.real_statistics(classifier, dataset, samples=samples)
+    quality = frechet.sample_quality(model, classifier, reference, seed=seed)
+    return {"frechet": quality.frechet, "frechet_floor": quality.floor, "frechet_samples": quality.samples,
+            "effective_classes": quality.effective_classes}
 
 
 def cmd_classifier(args) -> int:
@@ -385,6 +396,16 @@ def cmd_bench(args) -> int:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
     machine = machine_info()
+    if args.diffusion:
+        from benchmarks.diffusion_bench import format_row as format_diffusion_row
+        from benchmarks.diffusion_bench import run_diffusion_bench
+
+        rows = []
+        for row in run_diffusion_bench(quick=args.quick, device=args.device, samples=args.samples):
+            print(format_diffusion_row(row), flush=True)
+            rows.append({"kind": row.kind, "case": row.case, **row.values})
+        print(json.dumps({"diffusion": rows, "machine": machine}))
+        return 0
     if args.app:
         from benchmarks.app_bench import format_result, run_app_bench
 

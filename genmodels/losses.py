@@ -97,3 +97,33 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
     """Cross-entropy of class logits (B, K) against labels (B,): -log softmax(logits)[label],
     averaged over the batch (nats per image). Trains the Frechet distance's feature classifier."""
     return F.cross_entropy(logits, labels)
+
+
+def noise_prediction_loss(predicted_noise: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """DDPM's simple loss (Ho et al. 2020, eq. 14), the squared error of the predicted noise:
+
+        L_simple = E_{x_0, i, eps} | eps - eps_theta(sqrt(abar_i) x_0 + sqrt(1 - abar_i) eps, i) |^2
+
+    Where it comes from: the negative ELBO of the T-step model is a sum of KLs between the true
+    reverse step q(x_{i-1} | x_i, x_0) and the model's p(x_{i-1} | x_i), both Gaussian with the same
+    variance, so each KL is a squared distance between their means. Writing x_0 through
+    x_i = sqrt(abar_i) x_0 + sqrt(1 - abar_i) eps makes the true mean
+    1/sqrt(alpha_i) (x_i - beta_i / sqrt(1 - abar_i) eps), so predicting the mean is predicting eps;
+    the KL's weight beta_i^2 / (2 sigma_i^2 alpha_i (1 - abar_i)) is dropped (Ho et al. found the
+    unweighted loss trains better samples). Averaged over every value and the batch (per pixel or
+    coordinate, as the reference code does). Shapes (B, ...) -> scalar."""
+    return F.mse_loss(predicted_noise, noise)
+
+
+def flow_matching_loss(predicted_velocity: torch.Tensor, velocity: torch.Tensor) -> torch.Tensor:
+    """Conditional flow matching (Lipman et al. 2023; rectified flow, Liu et al. 2023):
+
+        L_CFM = E_{x_0, eps, t ~ U[0, 1]} | (eps - x_0) - v_theta((1 - t) x_0 + t eps, t) |^2
+
+    Where it comes from: we want v_theta(x, t) to be the velocity u(x, t) of a flow that carries the
+    data (t = 0) to the noise (t = 1). u is the average of the straight paths' velocities eps - x_0
+    over all pairs (x_0, eps) whose path passes through x at time t: u(x, t) = E[eps - x_0 | x_t = x].
+    The squared error against the per-pair velocity has the same gradient as the error against u
+    (the two differ by a term without theta), so regressing on eps - x_0 learns u. Averaged over
+    every value and the batch. Shapes (B, ...) -> scalar."""
+    return F.mse_loss(predicted_velocity, velocity)

@@ -13,9 +13,11 @@ from genmodels.data import DATASETS
 # Model-config fields the CLI can set, and their flags. Widths are written as N or N,M.
 MODEL_FLAGS = {"arch": "--arch", "latent_dim": "--latent-dim", "beta": "--beta", "sparsity_target": "--rho",
                "sparsity_weight": "--sparsity-weight", "corruption": "--noise", "noise_level": "--noise-level",
-               "d_steps": "--d-steps", "loss": "--gan-loss"}
+               "d_steps": "--d-steps", "loss": "--gan-loss", "schedule": "--schedule"}
 TRAIN_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "lr_discriminator": "--lr-d",
-               "seed": "--seed", "max_steps": "--max-steps"}
+               "seed": "--seed", "max_steps": "--max-steps", "max_seconds": "--max-seconds"}
+# ddpm / flow settings the command line leaves at the family's defaults.
+DIFFUSION_DEFAULTS = {"time_dim": 32, "sample_steps": 50}
 
 
 def train_command(info: CheckpointInfo) -> str:
@@ -38,6 +40,12 @@ def train_command(info: CheckpointInfo) -> str:
                 notes.append(f"# {name}={config[name]} cannot be set from the command line")
     elif "hidden" in config:
         words += ["--hidden", ",".join(str(w) for w in config["hidden"]) or "none"]
+    if "process" in config:  # ddpm / flow
+        defaults = {**DIFFUSION_DEFAULTS, "sampler": "ddim" if config["process"] == "ddpm" else "euler"}
+        notes += [f"# {name}={config[name]} cannot be set from the command line" for name, default in defaults.items()
+                  if config[name] != default]
+        if config["process"] == "flow":
+            config.pop("schedule")  # flow has no noise schedule
     for field, flag in MODEL_FLAGS.items():
         if field in config:
             words += [flag, str(config[field])]
@@ -53,10 +61,11 @@ def train_command(info: CheckpointInfo) -> str:
 def loading_script(info: CheckpointInfo, filename: str) -> str:
     """A runnable script: rebuild the model from its config, load the weights, use it."""
     config_class = type(info.model_config)
-    model_class = {"AutoencoderConfig": "Autoencoder", "VAEConfig": "VAE", "GANConfig": "GAN"}[config_class.__name__]
-    module = {"Autoencoder": "autoencoder", "VAE": "vae", "GAN": "gan"}[model_class]
+    model_class = {"AutoencoderConfig": "Autoencoder", "VAEConfig": "VAE", "GANConfig": "GAN",
+                   "DiffusionConfig": "DiffusionModel"}[config_class.__name__]
+    module = {"Autoencoder": "autoencoder", "VAE": "vae", "GAN": "gan", "DiffusionModel": "diffusion"}[model_class]
     fields = json.dumps(dataclasses.asdict(info.model_config))
-    if info.family in ("vae", "gan", "dcgan"):
+    if info.family in ("vae", "gan", "dcgan", "ddpm", "flow"):
         use = ("samples = model.sample(16, generator=torch.Generator().manual_seed(0))  # 16 new images\n"
                "print('samples:', tuple(samples.shape))")
     else:

@@ -51,6 +51,10 @@ FORMULAS = {
             losses.discriminator_loss),
     "dcgan": (r"\mathcal{L}_D = -\log D(x) - \log(1 - D(G(z))), \quad \mathcal{L}_G = -\log D(G(z))",
               losses.generator_loss_nonsaturating),
+    "ddpm": (r"\mathcal{L} = \lVert \epsilon - \epsilon_\theta(\sqrt{\bar\alpha_i}\,x_0"
+             r" + \sqrt{1-\bar\alpha_i}\,\epsilon, i) \rVert^2", losses.noise_prediction_loss),
+    "flow": (r"\mathcal{L} = \lVert (\epsilon - x_0) - v_\theta((1-t)\,x_0 + t\,\epsilon, t) \rVert^2",
+             losses.flow_matching_loss),
 }
 
 OWN_IMAGES = "your-images"
@@ -98,8 +102,12 @@ with st.form("train_form", enter_to_submit=False):
                 default_arch), horizontal=True, key=key("arch"), format_func=lambda a: _(ARCHITECTURES[a]))
             if overrides["arch"] != default_arch:
                 overrides.pop("hidden", None)  # the registry picks widths that suit the other architecture
-        overrides["latent_dim"] = st.number_input(_("Latent size"), 1, 256, overrides.get("latent_dim", 8),
-                                                  key=key("latent"))
+        if family in ("ddpm", "flow"):  # no latent code: the noise has the data's shape
+            if family == "ddpm":
+                overrides["schedule"] = st.selectbox(_("Noise schedule"), ["cosine", "linear"], key=key("schedule"))
+        else:
+            overrides["latent_dim"] = st.number_input(_("Latent size"), 1, 256, overrides.get("latent_dim", 8),
+                                                      key=key("latent"))
         if family == "vae":
             overrides["beta"] = st.slider(_("beta (weight on KL)"), 0.0, 10.0, 1.0, 0.1, key=key("beta"))
         if family == "sparse_ae":

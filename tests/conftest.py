@@ -34,6 +34,8 @@ def tiny_config(family: str, dataset):
         overrides = {"latent_dim": 8, "hidden": 16}
     elif family == "classifier":
         overrides = {"width": 4}
+    elif family in ("ddpm", "flow"):
+        overrides = {"hidden": (8, 8) if dataset.kind == "image" else (16,), "sample_steps": 4}
     elif spec.config_class.__name__ == "AutoencoderConfig":
         arch = spec.default_config(dataset).arch
         overrides = {"latent_dim": 8, "hidden": (8, 16) if arch == "conv" else (32,)}

@@ -22,10 +22,10 @@ def test_the_command_of_every_shipped_model_is_a_valid_cli_call(path):
     assert words[:4] == ["python", "-m", "genmodels", "train"]
     args = build_parser().parse_args(words[3:])
     assert args.family == info.family and args.dataset == info.dataset
-    assert args.latent_dim == info.model_config.latent_dim and args.seed == info.train_config.seed
+    assert args.latent_dim == getattr(info.model_config, "latent_dim", None) and args.seed == info.train_config.seed
 
 
-@pytest.mark.parametrize("path", [p for p in SHIPPED if p.stem in ("vae-fashion-2d", "dae-fashion")],
+@pytest.mark.parametrize("path", [p for p in SHIPPED if p.stem in ("vae-fashion-2d", "dae-fashion", "ddpm-fashion")],
                          ids=lambda p: p.stem)
 def test_the_loading_script_runs(path, tmp_path):
     info = checkpoints.load_checkpoint(path).info

@@ -86,6 +86,14 @@ def canvas_span(dataset: Dataset) -> float:
     return max(3.0, math.ceil(1.25 * dataset.train_x.abs().max().item() * 2) / 2)
 
 
+def lab_dataset(name: str, dataset: Dataset | None) -> Dataset:
+    """A 2-D lab's toy on the CPU: ``dataset`` when given (a shared read-only copy: a lab only
+    indexes it), else generated from its name."""
+    if dataset is not None and dataset.name != name:
+        raise ConfigError(L_("the lab is set to {dataset}, but was given {given}", dataset=name, given=dataset.name))
+    return (dataset if dataset is not None else load_dataset(name)).to("cpu")
+
+
 @contextlib.contextmanager
 def one_thread():
     """Run torch in one CPU thread for the enclosed work, then restore the thread count.
@@ -131,10 +139,7 @@ class GANLab:
     generated from ``config.dataset``."""
 
     def __init__(self, config: LabConfig, dataset: Dataset | None = None):
-        if dataset is not None and dataset.name != config.dataset:
-            raise ConfigError(L_("the lab is set to {dataset}, but was given {given}", dataset=config.dataset,
-                                 given=dataset.name))
-        self.dataset = (dataset if dataset is not None else load_dataset(config.dataset)).to("cpu")
+        self.dataset = lab_dataset(config.dataset, dataset)
         self.config = config
         self.span = canvas_span(self.dataset)
         self.lock = threading.RLock()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from genmodels import losses
+from genmodels import diffusion, losses
 from genmodels.corruption import corrupt
 from genmodels.data import Dataset
 from genmodels.i18n import N_
@@ -248,3 +248,54 @@ def classifier_snapshot_inputs(model, data: Dataset, count: int, seed: int):
 
 def classifier_snapshot(model, inputs, ctx: StepContext) -> dict:
     return {"rows": (N_("test images"),), "images": inputs.unsqueeze(0).float().cpu()}
+
+
+# --------------------------------------------------------------------------------------------
+# Diffusion and flow matching (ddpm, flow): one step, the process says which path and target.
+# --------------------------------------------------------------------------------------------
+
+def diffusion_loss(model, x0: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The family's loss on clean data ``x0`` in model space: draw times and noise, predict, compare."""
+    cfg = model.config
+    pair = diffusion.training_pair(cfg.process, x0, cfg.schedule, generator)
+    prediction = model(pair.x_t, pair.t).float()
+    if cfg.process == "flow":
+        return losses.flow_matching_loss(prediction, pair.target)
+    return losses.noise_prediction_loss(prediction, pair.target)
+
+
+def diffusion_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
+    with ctx.autocast():
+        loss = diffusion_loss(model, model.to_model_space(x), ctx.generator)
+    optimizer = ctx.optimizers["model"]
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {"loss": loss.detach()}
+
+
+@torch.no_grad()
+def diffusion_evaluate(model, data: Dataset, seed: int, batch_size: int = 1000) -> dict[str, float]:
+    """The training loss on the test split, with times and noise from a fixed seed (comparable
+    across epochs): mean squared error of the predicted noise (ddpm) or velocity (flow) per value."""
+    generator = torch.Generator(device=data.device).manual_seed(seed + 7)
+    total = 0.0
+    for x in data.test_x.split(batch_size):
+        total += diffusion_loss(model, model.to_model_space(x), generator).item() * len(x)
+    return {"test_loss": total / len(data.test_x)}
+
+
+def diffusion_snapshot_inputs(model, data: Dataset, count: int, seed: int):
+    generator = torch.Generator(device=data.device).manual_seed(seed + 11)
+    n = count * 32 if model.config.data == "points" else count  # a point cloud needs many points
+    return torch.randn((n, *model.data_shape), generator=generator, device=data.device)
+
+
+def diffusion_snapshot(model, noise, ctx: StepContext) -> dict:
+    """Samples from fixed starting noise with the deterministic sampler (DDIM or Euler), so that
+    successive snapshots differ only by what the network learned."""
+    deterministic = "ddim" if model.config.process == "ddpm" else "euler"
+    samples = model.to_data_space(model.run_sampler(noise, sampler=deterministic).x).float().cpu()
+    if model.config.data == "points":
+        return {"rows": (N_("generated"),), "points": samples}
+    return {"rows": (N_("samples from fixed noise"),), "images": samples.unsqueeze(0)}
