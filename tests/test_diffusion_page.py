@@ -2,14 +2,29 @@
 100 steps move the samples and draw the curves, Run trains and Pause stops, the sampler and the
 family change as asked; the image half shows the shipped model; Compare trains its three toys."""
 
+import json
+
 from streamlit.testing.v1 import AppTest
 
 from genmodels.lessons.diffusion_lab import DiffusionLab
 
 from .conftest import app_on
-from .test_gan_lab_page import chart, metrics, trace
+from .test_gan_lab_page import metrics
 
 PAGE = "pages/diffusion_lab.py"
+
+
+def chart(app: AppTest, uirevision: str) -> dict:
+    """The plotly figure whose layout has this uirevision ("diffusion_lab": canvas; "diffusion_curves")."""
+    for element in app.get("plotly_chart"):
+        figure = json.loads(element.proto.spec)
+        if figure["layout"].get("uirevision") == uirevision:
+            return figure
+    raise AssertionError(f"no chart with uirevision {uirevision!r}")
+
+
+def trace(figure: dict, name: str) -> str:
+    return json.dumps(next(t for t in figure["data"] if t.get("name") == name))
 
 
 def lab(app: AppTest) -> DiffusionLab:

@@ -10,7 +10,7 @@ from genmodels.i18n import _
 from genmodels.lessons import compare
 from genmodels.models.common import parameter_count
 from genmodels.ui.cache import feature_classifier, model_key, sample_quality
-from genmodels.ui.render import FAKE_COLOUR, REAL_COLOUR
+from genmodels.ui.gan_lab_views import FAKE_COLOUR, REAL_COLOUR
 from genmodels.ui.state import ModelChoice, shared_dataset
 
 DIFFUSION_FAMILIES = ("ddpm", "flow")

@@ -24,15 +24,8 @@ from genmodels.registry import presets_for
 from genmodels.runtime import resolve_device
 from genmodels.serving.jobs import start_job
 from genmodels.training.steps import diffusion_loss
-from genmodels.ui.render import (
-    FAKE_COLOUR,
-    REAL_COLOUR,
-    dataset_missing,
-    fold_rows,
-    job_status_line,
-    loss_figure,
-    polylines,
-)
+from genmodels.ui.gan_lab_views import FAKE_COLOUR, REAL_COLOUR
+from genmodels.ui.render import dataset_missing, fold_rows, job_status_line, loss_figure
 from genmodels.ui.state import (
     begin_job,
     current_job,
@@ -50,6 +43,13 @@ NOISED_COLOUR, FIELD_COLOUR, PATH_COLOUR = "#f4a582", "#2166ac", "rgba(118,42,13
 # --------------------------------------------------------------------------------------------
 # 2-D
 # --------------------------------------------------------------------------------------------
+
+
+def polylines(lines):
+    """(L, P, 2) -> x and y arrays with a NaN between lines (a gap), so one plotly trace draws them all."""
+    padded = np.concatenate([lines.numpy(), np.full((len(lines), 1, 2), np.nan)], axis=1)  # (L, P+1, 2)
+    flat = padded.reshape(-1, 2)
+    return flat[:, 0], flat[:, 1]
 
 def field_meaning(process: str) -> str:
     if process == "flow":
