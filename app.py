@@ -44,7 +44,8 @@ pages = {
                  page("denoising", _("Denoising lab")),
                  page("vae_explorer", _("VAE latent explorer")),
                  page("gan_studio", _("GAN studio")),
-                 page("gan_lab", _("2-D GAN lab"))],
+                 page("gan_lab", _("2-D GAN lab")),
+                 page("style_transfer", _("Style transfer"))],
     _("Build"): [page("train", _("Train")), page("models", _("Models"))],
 }
 navigation = st.navigation(pages)
