@@ -33,7 +33,7 @@ def measure(case: dict) -> dict:
 
     from genmodels.cli_style import feature_network
     from genmodels.lessons.pictures import bundled
-    from genmodels.lessons.style_transfer import StyleConfig, Step, run
+    from genmodels.lessons.style_transfer import Step, StyleConfig, run
     from genmodels.models.features import network_info
     from genmodels.runtime import configure_process
 
@@ -87,8 +87,8 @@ def run_style_bench(quick: bool = False, device: str = "cpu") -> Iterator[dict]:
         if not quick:
             cases.append({"features": name, "size": 256, "steps": CONVERGE_STEPS, "device": device, "converge": True})
         for case in cases:
-            output = subprocess.run([sys.executable, "-m", "benchmarks.style_bench", json.dumps(case)], cwd=PACKAGE_ROOT,
-                                    capture_output=True, text=True, check=False)
+            output = subprocess.run([sys.executable, "-m", "benchmarks.style_bench", json.dumps(case)],
+                                    cwd=PACKAGE_ROOT, capture_output=True, text=True, check=False)
             if output.returncode != 0:
                 yield {**case, "failed": output.stderr.strip().splitlines()[-1:]}
                 continue

@@ -149,9 +149,8 @@ def cmd_weights(args) -> int:
 
 
 def cmd_style_bench(args) -> int:
-    from benchmarks.style_bench import format_row, run_style_bench
-
     from benchmarks.bench import machine_info
+    from benchmarks.style_bench import format_row, run_style_bench
 
     rows = []
     for row in run_style_bench(quick=args.quick, device=args.device):
