@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -75,20 +76,22 @@ def available(name: str) -> bool:
     return name == "random" or local_file(name) is not None
 
 
-def run_style_bench(quick: bool = False, device: str = "cpu") -> Iterator[dict]:
-    """One row per case, each measured in a fresh process; a network without weights gets a row
-    saying so."""
+def run_style_bench(quick: bool = False, device: str = "cpu", threads: int | None = None) -> Iterator[dict]:
+    """One row per case, each measured in a fresh process (with ``threads`` torch threads: default
+    one per core); a network without weights gets a row saying so."""
+    environment = {**os.environ, **({"GENLAB_THREADS": str(threads)} if threads else {})}
     sizes = (128, 256, 512) if device == "cuda" else (128, 256)
     for name in NETWORKS:
         if not available(name):
             yield {"features": name, "skipped": f"no weights here (python -m genmodels weights {name})"}
             continue
-        cases = [{"features": name, "size": size, "steps": 5 if quick else 20, "device": device} for size in sizes]
+        cases = [{"features": name, "size": size, "steps": 5 if quick else 20, "device": device,
+                  "threads": threads or "one per core"} for size in sizes]
         if not quick:
-            cases.append({"features": name, "size": 256, "steps": CONVERGE_STEPS, "device": device, "converge": True})
+            cases.append({**cases[0], "size": 256, "steps": CONVERGE_STEPS, "converge": True})
         for case in cases:
             output = subprocess.run([sys.executable, "-m", "benchmarks.style_bench", json.dumps(case)],
-                                    cwd=PACKAGE_ROOT, capture_output=True, text=True, check=False)
+                                    cwd=PACKAGE_ROOT, env=environment, capture_output=True, text=True, check=False)
             if output.returncode != 0:
                 yield {**case, "failed": output.stderr.strip().splitlines()[-1:]}
                 continue

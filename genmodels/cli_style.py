@@ -153,7 +153,7 @@ def cmd_style_bench(args) -> int:
     from benchmarks.style_bench import format_row, run_style_bench
 
     rows = []
-    for row in run_style_bench(quick=args.quick, device=args.device):
+    for row in run_style_bench(quick=args.quick, device=args.device, threads=args.threads):
         print(format_row(row), flush=True)
         rows.append(row)
     print(json.dumps({"style": rows, "machine": machine_info()}))

@@ -75,7 +75,7 @@ def picture_picker(side: str, label: str, default: str, names: dict[str, str]) -
                           format_func=lambda name: _("your own picture") if name == UPLOAD else _(names[name]))
     if choice != UPLOAD:
         picture = pictures.bundled(choice)
-        st.image(picture_url(picture), width="stretch")
+        st.image(picture_url(picture), width=320)
         return picture, choice
     upload = st.file_uploader(_("Upload a picture (PNG, JPEG, WebP, BMP or GIF)"), key=f"st_{side}_upload",
                               type=["png", "jpg", "jpeg", "webp", "bmp", "gif"])
@@ -87,7 +87,7 @@ def picture_picker(side: str, label: str, default: str, names: dict[str, str]) -
     except GenLabError as error:
         st.error(str(error))
         return None
-    st.image(picture_url(picture), width="stretch")
+    st.image(picture_url(picture), width=320)
     st.text(upload.name)  # the user's file name: plain text, never Markdown
     return picture, upload.name
 
