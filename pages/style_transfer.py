@@ -5,8 +5,8 @@ what the network's Gram matrices see."""
 import streamlit as st
 
 from genmodels.errors import ConfigError, GenLabError
-from genmodels.i18n import _
-from genmodels.lessons.pictures import PHOTOS, PROCEDURAL, TEXTURES
+from genmodels.i18n import L_, _
+from genmodels.lessons.pictures import PHOTOS, PICTURES, PROCEDURAL, TEXTURES
 from genmodels.lessons.style_transfer import OPTIMIZERS, PRESETS, STARTS, STYLE_WEIGHTS, StyleConfig, run
 from genmodels.models.features import NETWORKS, network_info
 from genmodels.serving.style_jobs import StyleJob
@@ -98,8 +98,13 @@ if go_pressed:
                                  start="noise" if texture else start, seed=int(seed))
             network = views.shared_network(features, int(seed) if features == "random" else 0)
             st.session_state[STYLE_JOB] = StyleJob(config, content[0], style[0], network).start()
-            caption = _("texture of {style}", style=style[1]) if texture else f"{content[1]} x {style[1]}"
-            st.session_state["st_caption"] = f"{caption} ({features}, {size} px)"
+            # Kept lazy, so the strip speaks the language of the moment it is shown in.
+            names = {key: L_(PICTURES[key]) if key in PICTURES else key for key in (content[1], style[1])}
+            network = {"random": L_("random filters"), "vgg19": "VGG-19", "squeezenet": "SqueezeNet"}[features]
+            st.session_state["st_caption"] = (
+                L_("texture of {style}, {network}, {size} px", style=names[style[1]], network=network, size=size)
+                if texture else L_("{content} in the style of {style}, {network}, {size} px", content=names[content[1]],
+                                   style=names[style[1]], network=network, size=size))
             st.rerun()
         except ConfigError as error:
             st.error(_("Could not start: {reason}", reason=error))

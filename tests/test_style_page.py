@@ -46,7 +46,8 @@ def test_a_run_starts_shows_progress_finishes_and_joins_the_strip():
     assert view.state == "finished" and view.step == 6 and len(view.history) == 6
     assert view.finished.image.shape == (3, 43, 64)  # chelsea is 451 x 300: the aspect is kept
     assert any(button.label == "Download the picture (PNG)" for button in app.get("download_button"))
-    assert any("chelsea x waves (random, 64 px)" in text.value for text in app.text)  # the strip's caption
+    caption = "Chelsea the cat in the style of Coloured waves (made from a seed), random filters, 64 px"
+    assert any(text.value == caption for text in app.text)  # the strip's caption
     assert any(metric.label == "style loss" for metric in app.metric)
 
 
