@@ -289,12 +289,15 @@ def run(config: StyleConfig, content: torch.Tensor, style: torch.Tensor, network
     return finished
 
 
-def gram_picture(network: FeatureNetwork, image: torch.Tensor, layer: str, channels: int = 48) -> torch.Tensor:
-    """The Gram matrix that ``network`` sees at ``layer`` for one picture ((3, H, W) in [0, 1]), its
-    first ``channels`` rows and columns: (c, c) on the CPU, for a heatmap."""
+def gram_picture(network: FeatureNetwork, image: torch.Tensor, layer: str, channels: int = 48,
+                 size: int = 256) -> torch.Tensor:
+    """The Gram matrix that ``network`` sees at ``layer`` for one picture ((3, H, W) in [0, 1],
+    first resized to ``size`` on its long side, as a run would), its first ``channels`` rows and
+    columns: (c, c) on the CPU, for a heatmap."""
     device = next(network.parameters()).device
+    picture = resize_long_side(image.float(), size)[None].to(device)  # (1, 3, h, w)
     with torch.no_grad():
-        features = network.features(image[None].float().to(device), (layer,))[layer]  # (1, C, h, w)
+        features = network.features(picture, (layer,))[layer]  # (1, C, h, w)
         return gram_matrix(features)[0, :channels, :channels].cpu()  # (C, C) -> (c, c)
 
 
