@@ -158,8 +158,8 @@ if ready and style is not None:
                 result = run(config, style[0], style[0], network)
             column.image(views.picture_url(result.image), width="stretch")
             column.caption(one)
-        st.caption(_("64 px, 60 steps each, from the same noise: shallow layers give fine grain, deep layers "
-                     "larger structures."))
+        st.caption(_("64 px, 60 steps each, all from the same noise: compare what each layer alone keeps of the "
+                     "style."))
 else:
     st.info(_("Choose a style picture and a network whose weights are on this server."))
 
