@@ -78,3 +78,16 @@ def test_a_bad_upload_is_refused_and_nothing_else_is_lost():
     start_button(app).click().run()
     assert any("both pictures" in warning.value for warning in app.warning)
     assert STYLE_JOB not in app.session_state
+
+
+def test_the_papers_preset_without_vgg_weights_asks_before_downloading(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: no weights on this "server"
+    app = app_on(PAGE)
+    app.selectbox(key="st_preset").set_value("paper").run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="st_features_paper").value == "vgg19"
+    assert any("about 548 MB" in info.value for info in app.info)
+    assert any(button.label == "Download the weights (548 MB)" for button in app.button)
+    start_button(app).click().run()
+    assert any("Download the network's weights first" in warning.value for warning in app.warning)
+    assert STYLE_JOB not in app.session_state
