@@ -7,11 +7,11 @@ import streamlit as st
 from genmodels.errors import ConfigError, GenLabError
 from genmodels.i18n import L_, _
 from genmodels.lessons.pictures import PHOTOS, PICTURES, PROCEDURAL, TEXTURES
-from genmodels.lessons.style_transfer import OPTIMIZERS, PRESETS, STARTS, STYLE_WEIGHTS, StyleConfig, run
+from genmodels.lessons.style_transfer import OPTIMIZERS, PRESETS, STARTS, STYLE_WEIGHTS, StyleConfig
 from genmodels.models.features import NETWORKS, network_info
 from genmodels.serving.style_jobs import StyleJob
 from genmodels.ui import style_views as views
-from genmodels.ui.state import STYLE_JOB, run_through_the_app
+from genmodels.ui.state import LAYER_JOBS, STYLE_JOB, run_through_the_app
 
 TV_WEIGHTS = (0.0, 0.1, 1.0, 10.0, 100.0)
 SIZES = tuple(range(64, 513, 32))
@@ -149,17 +149,20 @@ if ready and style is not None:
     views.gram_heatmaps(network, shown, layer)
     st.caption(_("The first 48 channels; brighter cells: channels that fire together more."))
     if st.button(_("Synthesise a texture from each style layer alone"), key=key("one_layer")):
-        columns = st.columns(len(style_layers) or 1)
-        for column, one in zip(columns, style_layers, strict=False):
-            with st.spinner(_("texture from {layer}...", layer=one)):
-                config = StyleConfig(features=features, style_layers=(one,), content_weight=0.0, start="noise",
-                                     size=64, steps=60, snapshot_every=0, seed=int(seed),
-                                     style_weight=float(style_weight))
-                result = run(config, style[0], style[0], network)
-            column.image(views.picture_url(result.image), width="stretch")
-            column.caption(one)
-        st.caption(_("64 px, 60 steps each, all from the same noise: compare what each layer alone keeps of the "
-                     "style."))
+        # One small background job per layer, in the same slots as every run; all from the same noise.
+        st.session_state[LAYER_JOBS] = {
+            one: StyleJob(StyleConfig(features=features, style_layers=(one,), content_weight=0.0, start="noise",
+                                      size=64, steps=60, snapshot_every=0, seed=int(seed),
+                                      style_weight=float(style_weight)), style[0], style[0], network).start()
+            for one in style_layers}
+        st.rerun()
+    layer_jobs = st.session_state.get(LAYER_JOBS, {})
+
+    @st.fragment(run_every=1.0 if any(job.active for job in layer_jobs.values()) else None)
+    def layer_textures() -> None:
+        views.layer_textures(layer_jobs)
+
+    layer_textures()
 else:
     st.info(_("Choose a style picture and a network whose weights are on this server."))
 

@@ -91,3 +91,21 @@ def test_the_papers_preset_without_vgg_weights_asks_before_downloading(tmp_path,
     start_button(app).click().run()
     assert any("Download the network's weights first" in warning.value for warning in app.warning)
     assert STYLE_JOB not in app.session_state
+
+
+def test_one_layer_textures_run_as_background_jobs_and_are_shown():
+    from genmodels.ui.state import LAYER_JOBS
+
+    app = app_on(PAGE)
+    app.button(key="st_one_layer_offline").click().run()
+    assert not app.exception, app.exception
+    jobs = app.session_state[LAYER_JOBS]
+    assert list(jobs) == ["scale1", "scale2", "scale4", "scale8", "scale16"]  # the preset's style layers
+    for job in jobs.values():
+        wait_until_done(job)
+        assert job.view().finished.image.shape == (3, 64, 64)  # the square style picture
+    app.run()
+    assert not app.exception, app.exception
+    captions = [caption.value for caption in app.caption]
+    assert all(layer in captions for layer in jobs)
+    assert len(app.get("image")) >= 2 + len(jobs)

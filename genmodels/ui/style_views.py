@@ -192,6 +192,24 @@ def results_strip() -> None:
             st.text(caption)
 
 
+def layer_textures(jobs: dict[str, StyleJob]) -> None:
+    """The one-layer texture syntheses side by side, each as soon as it is done."""
+    if not jobs:
+        return
+    for column, (layer, job) in zip(st.columns(len(jobs)), jobs.items(), strict=True):
+        view = job.view()
+        if view.finished is not None:
+            column.image(picture_url(view.finished.image), width="stretch")
+        else:
+            column.caption(status_line(view))
+        column.caption(layer)
+    st.caption(_("64 px, 60 steps each, all from the same noise: compare what each layer alone keeps of the style."))
+    batch = tuple(job.id for job in jobs.values())
+    if not any(job.active for job in jobs.values()) and st.session_state.get("st_layers_shown") != batch:
+        st.session_state["st_layers_shown"] = batch
+        st.rerun(scope="app")  # all done: redraw once with the timer off
+
+
 # --------------------------------------------------------------------------------------------
 # What the network sees; the formulas
 # --------------------------------------------------------------------------------------------
