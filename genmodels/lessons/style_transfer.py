@@ -258,7 +258,8 @@ def transfer(config: StyleConfig, content: torch.Tensor, style: torch.Tensor, ne
             with torch.no_grad():
                 image.clamp_(0, 1)  # pixels back in range, where their gradient lives again
         # (L-BFGS's pixels are not clipped in place: moving them behind its back would spoil the
-        # curvature it has learnt. A pixel past the range keeps the border's colour.)
+        # curvature it has learnt. A pixel it pushes past the range is scored and shown as 0 or 1,
+        # and stays there: the clip passes it no gradient.)
         losses = read_losses(*evaluated)  # a host sync, which also makes the timing honest on a GPU
         if not math.isfinite(losses.total):
             raise TrainingDiverged(L_("the loss became {value} at step {step}; lower the style weight or, with "
