@@ -60,13 +60,15 @@ bench: venv
 bench-app: venv
 	$(PY) -m genmodels bench --app
 
-# Wherever CUDA is available: the GPU tests, then the GPU benchmark (eager and compiled). Fails with
+# Wherever CUDA is available: the GPU tests, then the GPU benchmarks (training eager and compiled; the
+# style-transfer lesson at 128, 256 and 512 px). Fails with
 # a message on a machine without a CUDA GPU.
 gpu: venv
 	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" || \
 		{ echo "make gpu: no CUDA GPU is visible to torch here; run it on a machine with one"; exit 1; }
 	$(PY) -m pytest tests/gpu -q
 	$(PY) -m genmodels bench --device cuda --compile
+	$(PY) -m genmodels bench --style --device cuda
 
 clean-venvs:
 	rm -rf $(VENV_ROOT)

@@ -46,7 +46,8 @@ pages = {
                  page("gan_studio", _("GAN studio")),
                  page("gan_lab", _("2-D GAN lab")),
                  page("diffusion_lab", _("Diffusion lab")),
-                 page("compare", _("Compare"))],
+                 page("compare", _("Compare")),
+                 page("style_transfer", _("Style transfer"))],
     _("Build"): [page("train", _("Train")), page("models", _("Models"))],
 }
 navigation = st.navigation(pages)

@@ -1,4 +1,4 @@
-"""``python -m genmodels``: see genmodels/cli.py."""
+"""``python -m genmodels``: see genmodels/cli/."""
 
 import sys
 

@@ -83,7 +83,7 @@ SLOTS = JobSlots(runtime.max_jobs())
 # Wall-clock cap of one job (0: none); a forgotten 200-epoch run must not hold a slot all day.
 MAX_JOB_SECONDS = runtime.env_number("GENLAB_MAX_JOB_SECONDS", 900.0, 0.0, 7 * 24 * 3600)
 _job_ids = itertools.count(1)
-_live_jobs: weakref.WeakSet[TrainingJob] = weakref.WeakSet()
+_live_jobs: weakref.WeakSet = weakref.WeakSet()  # every started job, of any kind
 _exit_hook_installed = False
 
 
@@ -96,6 +96,18 @@ def stop_all_jobs(timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     for job in jobs:
         job.wait(max(0.0, deadline - time.monotonic()))
+
+
+def register_job(job) -> None:
+    """Count ``job`` (anything with ``stop()`` and ``wait(timeout)``: a training job, a style
+    transfer) among the jobs stopped at interpreter exit; before a process's first job, install
+    that exit hook and share the CPU threads out between the slots."""
+    global _exit_hook_installed
+    if not _exit_hook_installed:
+        atexit.register(stop_all_jobs)
+        runtime.budget_threads_for_jobs(SLOTS.capacity)
+        _exit_hook_installed = True
+    _live_jobs.add(job)
 
 
 @dataclass(frozen=True)
@@ -165,12 +177,7 @@ class TrainingJob:
 
     # --- control ---
     def start(self) -> TrainingJob:
-        global _exit_hook_installed
-        if not _exit_hook_installed:  # once per process, before its first background job
-            atexit.register(stop_all_jobs)
-            runtime.budget_threads_for_jobs(SLOTS.capacity)
-            _exit_hook_installed = True
-        _live_jobs.add(self)
+        register_job(self)
         self._thread.start()
         return self
 

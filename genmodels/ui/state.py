@@ -28,6 +28,8 @@ from genmodels.serving.watchdog import WATCHDOG
 # The shipped checkpoints (runtime.checkpoint_dir: $GENLAB_CHECKPOINTS or checkpoints/ beside app.py).
 CHECKPOINT_DIR = checkpoint_dir()
 JOB = "genlab_job"  # the session's current (or last) TrainingJob
+STYLE_JOB = "genlab_style_job"  # the session's current (or last) style transfer (serving/style_jobs.py)
+LAYER_JOBS = "genlab_style_layer_jobs"  # the style page's one-layer texture syntheses: layer -> StyleJob
 MODELS = "genlab_models"  # name -> SessionModel, the models this session trained or uploaded
 GENERATION = "genlab_generation"  # how many times this session was reset (fresh_key)
 
@@ -135,8 +137,9 @@ def forget_session(state, timeout: float = 30.0) -> None:
     """Clean up after a session that has gone: stop its job (waiting up to ``timeout`` s for it to
     end), drop everything in its state (models, uploads, pictures) and hand the memory back.
     ``state`` is the session's state object; this runs on the watchdog's thread."""
-    job = state[JOB] if JOB in state else None
-    if job is not None:
+    jobs = [state[key] for key in (JOB, STYLE_JOB) if key in state]
+    jobs += list(state[LAYER_JOBS].values()) if LAYER_JOBS in state else []
+    for job in jobs:
         job.stop()
         job.wait(timeout)
     for key in list(state.filtered_state):

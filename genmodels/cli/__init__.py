@@ -11,6 +11,7 @@
     python -m genmodels bench [--quick] [--device cpu|cuda] [--compile] [--case NAME] [--threads N]
     python -m genmodels bench --app [--quick]    (the app in headless Chromium)
     python -m genmodels bench --diffusion [--quick] [--samples N]   (diffusion and flow: speed, quality per steps)
+    python -m genmodels stylize | weights | bench --style   (the style-transfer lesson: cli/style.py)
 
 ``train`` draws a progress bar on a terminal and prints, as its last line, one JSON object.
 Errors a user can cause print one line and exit with status 2, never a traceback. What people read
@@ -28,6 +29,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from genmodels.cli import style as cli_style
 from genmodels.errors import GenLabError
 from genmodels.i18n import _
 
@@ -141,8 +143,10 @@ def build_parser() -> ArgumentParser:
     bench.add_argument("--diffusion", action="store_true",
                        help=_("diffusion and flow: training and sampling speed, Frechet distance per sampling steps"))
     bench.add_argument("--samples", type=int, default=2000, help=_("--diffusion: samples per Frechet distance"))
+    bench.add_argument("--style", action="store_true", help=_("instead: the style-transfer lesson's speed"))
     bench.add_argument("--chromium", help=_("--app: the Chromium binary (default: $CHROMIUM, Debian's, Playwright's)"))
     bench.add_argument("--worker", help=argparse.SUPPRESS)  # one side of one case, in a fresh process
+    cli_style.add_commands(commands)
     return parser
 
 
@@ -154,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"datasets": cmd_datasets, "fetch": cmd_fetch, "train": cmd_train, "info": cmd_info,
                     "eval": cmd_eval, "denoise-report": cmd_denoise_report, "bench": cmd_bench,
-                    "classifier": cmd_classifier}
+                    "classifier": cmd_classifier, **cli_style.COMMANDS}
         return commands[args.command](args)
     except GenLabError as error:
         print(_("error: {reason}", reason=error), file=sys.stderr)
@@ -395,6 +399,8 @@ def cmd_bench(args) -> int:
 
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
+    if args.style:
+        return cli_style.cmd_style_bench(args)
     machine = machine_info()
     if args.diffusion:
         from benchmarks.diffusion_bench import format_row as format_diffusion_row
