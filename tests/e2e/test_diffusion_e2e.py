@@ -7,7 +7,31 @@ import time
 from playwright.sync_api import expect
 
 from .conftest import IDLE
-from .test_gan_lab_e2e import settled_traces, traces, wait_for
+from .test_gan_lab_e2e import wait_for
+
+# The traces of every Plotly chart on the page, as {trace name: its x data, JSON-encoded}. Numpy
+# arrays reach the browser as base64 ({"dtype", "bdata"}), so a changed or longer array shows up as
+# a changed or longer string.
+TRACES = """() => Object.fromEntries(
+    Array.from(document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot"))
+        .flatMap(plot => (plot.data || []).filter(t => t.name).map(t => [t.name, JSON.stringify(t.x)])))"""
+
+
+def traces(page) -> dict[str, str]:
+    return page.evaluate(TRACES)
+
+
+def settled_traces(page, *names: str) -> dict[str, str]:
+    """One reading of the charts that holds all of ``names`` (a rerun can drop a chart for a moment)."""
+    reading: dict[str, str] = {}
+
+    def has_all() -> bool:
+        reading.clear()
+        reading.update(traces(page))
+        return all(name in reading for name in names)
+
+    wait_for(has_all, f"the charts showing {', '.join(names)}")
+    return reading
 
 
 def step_shown(page) -> int:
