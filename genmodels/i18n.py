@@ -120,6 +120,12 @@ def ngettext(singular: str, plural: str, count: int, **values) -> str:
     return _fill(translations(language()).ngettext(singular, plural, count), values)
 
 
+def listing(items) -> str:
+    """Words or phrases as the current language lists them: "a, b, c" in English, "a、b、c" in Chinese."""
+    # TRANSLATORS: the separator between the items of a list of words (Chinese uses 、)
+    return _(", ").join(str(item) for item in items)
+
+
 def N_(message: str) -> str:
     """Mark ``message`` for extraction only; it is translated where it is shown."""
     return message
