@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import unicodedata
 from pathlib import Path
 from string import Formatter
 
@@ -227,6 +228,59 @@ def test_the_glossary_has_the_textbook_terms_and_every_class_name():
     assert [names[name][0] for name in FASHION_CLASSES] == ["T恤/上衣", "裤子", "套头衫", "连衣裙", "外套", "凉鞋",
                                                              "衬衫", "运动鞋", "包", "短靴"]
     assert set(SPRITE_CLASSES) <= set(names)
+
+
+# --- Markdown in Chinese ------------------------------------------------------------------------
+
+def unclosed_emphasis(text: str) -> int:
+    """How many * or ** runs of ``text`` CommonMark leaves as literal asterisks. A run opens only
+    when left-flanking and closes only when right-flanking, and punctuation counts: ``**刚刚开始。**先``
+    never closes (。 before the run, a letter after it), while ``**刚刚开始**。先`` does. Code spans and
+    formulas are left out; a placeholder stands for a letter, as the words filled into it do."""
+    text = re.sub(r"`[^`]*`|\$[^$]*\$", "x", re.sub(r"\{\w*\}", "字", text))
+
+    def punctuation(c):
+        return c == "" or unicodedata.category(c)[0] in "PS"
+
+    def space(c):
+        return c == "" or c.isspace()
+
+    open_runs, stray = [], 0
+    for run in re.finditer(r"\*+", text):
+        before = text[run.start() - 1] if run.start() else ""
+        after = text[run.end()] if run.end() < len(text) else ""
+        opens = not space(after) and (not punctuation(after) or space(before) or punctuation(before))
+        closes = not space(before) and (not punctuation(before) or space(after) or punctuation(after))
+        if closes and open_runs and open_runs[-1] == len(run.group()):
+            open_runs.pop()
+        elif opens:
+            open_runs.append(len(run.group()))
+        else:
+            stray += 1
+    return stray + len(open_runs)
+
+
+def emphasis_problems(translations: Catalog) -> list[str]:
+    problems = []
+    for message in translations:
+        english = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and not any(unclosed_emphasis(form) for form in english):
+            problems += [f"{english[0]!r} -> {string!r}" for string in strings if string and unclosed_emphasis(string)]
+    return problems
+
+
+def test_chinese_bold_and_italics_close_where_the_english_ones_do():
+    problems = emphasis_problems(catalog())
+    assert not problems, "Markdown emphasis shown as literal asterisks in Chinese:\n" + "\n".join(problems)
+
+
+def test_the_emphasis_check_fails_on_a_full_stop_inside_the_bold():
+    translations = Catalog(locale="zh_CN")
+    translations.add("**{title}.** {explanation}", "**{title}。**{explanation}")  # shown as **刚刚开始。**先训练
+    translations.add("**Just started.** Train", "**刚刚开始**。先训练")
+    translations.add("try the *mode collapse* preset", "试试*模式崩溃*预设")
+    assert emphasis_problems(translations) == ["'**{title}.** {explanation}' -> '**{title}。**{explanation}'"]
 
 
 # --- the command line ---------------------------------------------------------------------------
