@@ -126,6 +126,17 @@ def listing(items) -> str:
     return _(", ").join(str(item) for item in items)
 
 
+class Listed:
+    """Items to list in a lazy text's placeholder, as whoever reads the text lists them (``listing``):
+    ``L_("... ({formats})", formats=Listed(["PNG", "GIF"]))`` reads "PNG, GIF" and "PNG、GIF"."""
+
+    def __init__(self, items):
+        self.items = tuple(str(item) for item in items)
+
+    def __format__(self, spec: str) -> str:
+        return format(listing(self.items), spec)
+
+
 def N_(message: str) -> str:
     """Mark ``message`` for extraction only; it is translated where it is shown."""
     return message

@@ -48,7 +48,7 @@ def test_a_file_of_another_type_is_refused_in_the_readers_language():
         app.file_uploader(key="dn_upload").set_value([("notes.txt", b"not a picture", "text/plain")]).run()
     assert not app.exception
     assert [e.value.replace("\\", "") for e in app.error] == [
-        "notes.txt：不是受支持格式（PNG, JPEG, WebP, BMP, GIF）的图片。请换一张图片。"]
+        "notes.txt：不是受支持格式（PNG、JPEG、WebP、BMP、GIF）的图片。请换一张图片。"]
 
 
 def test_a_clean_input_is_identical_not_100_db():

@@ -399,6 +399,17 @@ def test_lazy_text_survives_pickle_and_copy_still_lazy(english_environment):
         assert "首页" in str(pickle.loads(pickle.dumps(error)))
 
 
+def test_a_listed_placeholder_is_listed_as_the_reader_lists_things(english_environment):
+    import pickle
+
+    from genmodels.i18n import Listed, listing
+
+    text = L_("{file}: not an image in a supported format ({formats})", file="a.txt", formats=Listed(["PNG", "GIF"]))
+    assert str(text) == "a.txt: not an image in a supported format (PNG, GIF)"
+    with using("zh_CN"):
+        assert listing(["PNG", "GIF"]) == "PNG、GIF"
+        assert "（PNG、GIF）" in str(text) and "（PNG、GIF）" in str(pickle.loads(pickle.dumps(text)))
+
 def test_plural_forms_and_placeholders_follow_the_catalog(tmp_path, monkeypatch, english_environment):
     folder = tmp_path / "zh_CN" / "LC_MESSAGES"
     folder.mkdir(parents=True)
