@@ -157,6 +157,9 @@ def parse_safetensors_header(data: bytes) -> tuple[dict, int]:
         raise CheckpointError(L_("the file is too short to be a safetensors checkpoint (empty or truncated)"))
     (header_length,) = struct.unpack("<Q", data[:8])
     if header_length > MAX_HEADER_BYTES:
+        if data[8:9] != b"{":  # not even the "{" that starts a safetensors header: another kind of file
+            raise CheckpointError(L_("this is not a safetensors checkpoint (a text file, a picture, ...?); the lab "
+                                     "loads the .safetensors files it saves"))
         raise CheckpointError(L_("the header claims {size} bytes, which is absurd for a checkpoint; the file is "
                                  "corrupt or not a safetensors file", size=header_length))
     if 8 + header_length > len(data):

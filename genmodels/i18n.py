@@ -120,6 +120,23 @@ def ngettext(singular: str, plural: str, count: int, **values) -> str:
     return _fill(translations(language()).ngettext(singular, plural, count), values)
 
 
+def listing(items) -> str:
+    """Words or phrases as the current language lists them: "a, b, c" in English, "a、b、c" in Chinese."""
+    # TRANSLATORS: the separator between the items of a list of words (Chinese uses 、)
+    return _(", ").join(str(item) for item in items)
+
+
+class Listed:
+    """Items to list in a lazy text's placeholder, as whoever reads the text lists them (``listing``):
+    ``L_("... ({formats})", formats=Listed(["PNG", "GIF"]))`` reads "PNG, GIF" and "PNG、GIF"."""
+
+    def __init__(self, items):
+        self.items = tuple(str(item) for item in items)
+
+    def __format__(self, spec: str) -> str:
+        return format(listing(self.items), spec)
+
+
 def N_(message: str) -> str:
     """Mark ``message`` for extraction only; it is translated where it is shown."""
     return message

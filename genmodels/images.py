@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from genmodels.errors import ImageRejected
-from genmodels.i18n import L_, LazyText
+from genmodels.i18n import L_, LazyText, Listed
 from genmodels.runtime import env_int, env_number
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def open_untrusted(name: str, data: bytes, max_pixels: int | None = None) -> Ima
             image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except UnidentifiedImageError:
         raise ImageRejected(L_("{file}: not an image in a supported format ({formats})", file=name,
-                               formats=", ".join(ALLOWED_FORMATS.values()))) from None
+                               formats=Listed(ALLOWED_FORMATS.values()))) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(L_("{file}: its header claims more pixels than the limit of {limit} megapixels (a "
                                "decompression bomb?); refused", file=name, limit=f"{max_pixels / 1e6:g}")) from None

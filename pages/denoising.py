@@ -114,8 +114,9 @@ invert = st.radio(_("Invert colours"), ["auto", "always", "never"], horizontal=T
                   format_func=lambda k: {"auto": _("auto"), "always": _("always"), "never": _("never")}[k],
                   help=_("The models learned light objects on a dark background; auto inverts pictures whose "
                          "border is light."))
+# No type=: Streamlit refuses other files in English only; prepare_image refuses them in the reader's language.
 uploads = st.file_uploader(_("Images (png, jpg, webp, bmp, gif; several at once)"), accept_multiple_files=True,
-                           type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="dn_upload")
+                           key="dn_upload")
 familiar = familiarity(dataset) if test_x is not None and uploads else None  # None: no classifier for the data
 if uploads and familiar is not None:
     st.caption(_("Each picture is checked against the {dataset} images: a feature classifier's distance from them, "
@@ -130,7 +131,7 @@ for upload in uploads:
         prepared = prepare_image(upload.name, upload.getvalue(), invert={"auto": None, "always": True,
                                                                           "never": False}[invert])
     except ImageRejected as error:
-        st.error(plain(f"{error}."))
+        st.error(plain(_("{error}. Try another picture.", error=error)))
         continue
     st.text(upload.name)  # a file name is plain text
     columns = st.columns(len(prepared.steps) + 2)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from genmodels.errors import ConfigError, TrainingDiverged
-from genmodels.i18n import _
+from genmodels.i18n import _, listing
 from genmodels.lessons import gan_lab_settings as lab_settings
 from genmodels.lessons.gan_lab import GANLab
 from genmodels.lessons.gan_lab_runner import TICK_SECONDS, TRAIN_SECONDS_PER_FRAME, LabRunner
@@ -84,7 +84,7 @@ if gan_lab_views.lab_settings_form(lab):
         elif set(changed) <= set(LIVE_SETTINGS):
             lab.retune(**{name: getattr(config, name) for name in changed})  # also while running
             st.session_state[NOTICE] = ("info", _("Changed {settings}: the model trains on from where it is.",
-                                                  settings=", ".join(_(SETTINGS[n][0]) for n in changed)))
+                                                  settings=listing(_(SETTINGS[n][0]) for n in changed)))
         else:
             new_lab(config)
             lab, runner = st.session_state[LAB], st.session_state[RUNNER]

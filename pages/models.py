@@ -85,7 +85,8 @@ for choice in own_first(model_choices(include_training=True)):
                               else _("{epochs} epochs, batch {batch}, lr {lr}", epochs=train.epochs,
                                      batch=train.batch_size, lr=f"{train.lr:g}") if train else ""),
     })
-st.dataframe([{_(k): v for k, v in row.items()} for row in rows], hide_index=True, key="models_table")
+# A metric a family does not have shows as "—" (Streamlit's default "None" is English on every page).
+st.dataframe([{_(k): v for k, v in row.items()} for row in rows], hide_index=True, key="models_table", placeholder="—")
 st.caption(_("PSNR/SSIM: reconstructions of the test split (for a denoising AE, of inputs with its training noise). "
              "Frechet: a generator's samples against the test set on a small classifier's features (lower is "
              "better), with real training images' distance as the floor; measure a session's GAN on the GAN studio."))
@@ -93,7 +94,7 @@ st.caption(_("PSNR/SSIM: reconstructions of the test split (for a denoising AE, 
 st.subheader(_("Load a checkpoint"))
 upload_cap_mib = min(MAX_CHECKPOINT_BYTES // 2**20, st.get_option("server.maxUploadSize"))
 upload = st.file_uploader(_("A .safetensors file saved by the lab (at most {mib} MiB)", mib=upload_cap_mib),
-                          type=["safetensors"], key="models_upload")
+                          key="models_upload")  # no type=: the checks below refuse in the reader's language
 # Each upload is read once: a refusal is said on that run only, not again at every later click.
 if upload is not None and st.session_state.get("models_loaded_upload") != upload.file_id:
     st.session_state["models_loaded_upload"] = upload.file_id
@@ -153,8 +154,9 @@ with st.expander(_("Reproduce: retrain it, or load it in your own PyTorch code")
     st.code(loading_script(choice.info, file_name), language="python")
 
 st.subheader(_("Compare models"))
-compared = [choices[labels.index(label)] for label in st.multiselect(_("Models to compare"), labels,
-                                                                     format_func=shown.get, key="models_compare")]
+compared = [choices[labels.index(label)] for label in st.multiselect(
+    _("Models to compare"), labels, format_func=shown.get, key="models_compare",
+    placeholder=_("Pick two or more models"))]
 if compared:
     histories = go.Figure()
     for item in compared:

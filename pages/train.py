@@ -64,7 +64,8 @@ st.title(_("Train a model"))
 st.write(_("Pick a family and a dataset, keep the preset or change it, and start. Training runs in the "
            "background: the curves below update every second, and you can visit other pages meanwhile."))
 
-family = st.selectbox(_("Model family"), list(FAMILIES), format_func=lambda f: f"{FAMILIES[f].title} ({f})",
+family = st.selectbox(_("Model family"), list(FAMILIES),
+                      format_func=lambda f: _("{title} ({name})", title=FAMILIES[f].title, name=f),
                       key=fresh_key("train_family"))
 spec, preset = FAMILIES[family], presets_for("train")[family]
 
@@ -80,7 +81,7 @@ if "image" in spec.data_kinds:
 dataset_name = st.selectbox(
     _("Dataset"), usable, index=usable.index(preset.dataset) if preset.dataset in usable else 0,
     key=key("dataset"), format_func=lambda n: _("your own images: a zip of pictures, made 28x28 grey")
-    if n == OWN_IMAGES else f"{n}: {DATASETS[n].description}")
+    if n == OWN_IMAGES else _("{name}: {description}", name=n, description=DATASETS[n].description))
 own_dataset = own_images() if dataset_name == OWN_IMAGES else None  # a zip's pictures, checked and previewed
 n_train = len(own_dataset.train_x) if own_dataset is not None else (
     len(shared_dataset(dataset_name, "cpu").train_x) if dataset_name != OWN_IMAGES else 0)
@@ -126,9 +127,14 @@ with st.form("train_form", enter_to_submit=False):
     planned_batch, planned_epochs = st.session_state[key("batch")], st.session_state[key("epochs")]
     per_epoch = math.ceil(n_train / min(planned_batch, n_train)) if n_train else 0
     if n_train:
-        st.caption(_("{n} training images at batch size {batch}: one epoch is {per_epoch} steps, {epochs} epochs "
-                     "are {steps} steps.", n=f"{n_train:,}", batch=planned_batch, per_epoch=per_epoch,
-                     epochs=planned_epochs, steps=f"{per_epoch * planned_epochs:,}"))
+        sizes = {"n": f"{n_train:,}", "batch": planned_batch, "per_epoch": per_epoch, "epochs": planned_epochs,
+                 "steps": f"{per_epoch * planned_epochs:,}"}
+        if dataset_name in DATASETS and DATASETS[dataset_name].kind == "points":  # a 2-D toy: points, not images
+            st.caption(_("{n} training points at batch size {batch}: one epoch is {per_epoch} steps, {epochs} epochs "
+                         "are {steps} steps.", **sizes))
+        else:
+            st.caption(_("{n} training images at batch size {batch}: one epoch is {per_epoch} steps, {epochs} epochs "
+                         "are {steps} steps.", **sizes))
     if n_train and per_epoch * planned_epochs < MIN_USEFUL_STEPS:
         st.warning(_("Fewer than {n} steps is too short to see much: take more epochs or a smaller batch.",
                      n=MIN_USEFUL_STEPS))

@@ -32,9 +32,23 @@ def test_an_upload_of_a_good_and_a_bad_file_gives_one_result_and_one_error():
                                                   ("notes.png", b"this is text, not a png", "image/png")]).run()
     assert not app.exception
     assert [e.value.replace("\\", "") for e in app.error] == [  # Markdown escapes: the name is plain text
-        "notes.png: not an image in a supported format (PNG, JPEG, WebP, BMP, GIF)."]
+        "notes.png: not an image in a supported format (PNG, JPEG, WebP, BMP, GIF). Try another picture."]
     downloads = [d for d in app.get("download_button") if "shirt.png" in str(d.proto)]
     assert len(downloads) == 1
+
+
+def test_a_file_of_another_type_is_refused_in_the_readers_language():
+    """The uploader takes any file (Streamlit's own refusal of a type is English in every language):
+    the lab's check refuses a text file, here in Chinese, and the page goes on."""
+    from genmodels.i18n import using
+    from genmodels.ui.i18n import LANGUAGE
+
+    app = open_page(**{LANGUAGE: "zh_CN"})
+    with using("zh_CN"):  # AppTest formats the pickers' options again in this thread, to send their state back
+        app.file_uploader(key="dn_upload").set_value([("notes.txt", b"not a picture", "text/plain")]).run()
+    assert not app.exception
+    assert [e.value.replace("\\", "") for e in app.error] == [
+        "notes.txt：不是受支持格式（PNG、JPEG、WebP、BMP、GIF）的图片。请换一张图片。"]
 
 
 def test_a_clean_input_is_identical_not_100_db():

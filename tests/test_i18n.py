@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import unicodedata
 from pathlib import Path
 from string import Formatter
 
@@ -229,6 +230,59 @@ def test_the_glossary_has_the_textbook_terms_and_every_class_name():
     assert set(SPRITE_CLASSES) <= set(names)
 
 
+# --- Markdown in Chinese ------------------------------------------------------------------------
+
+def unclosed_emphasis(text: str) -> int:
+    """How many * or ** runs of ``text`` CommonMark leaves as literal asterisks. A run opens only
+    when left-flanking and closes only when right-flanking, and punctuation counts: ``**刚刚开始。**先``
+    never closes (。 before the run, a letter after it), while ``**刚刚开始**。先`` does. Code spans and
+    formulas are left out; a placeholder stands for a letter, as the words filled into it do."""
+    text = re.sub(r"`[^`]*`|\$[^$]*\$", "x", re.sub(r"\{\w*\}", "字", text))
+
+    def punctuation(c):
+        return c == "" or unicodedata.category(c)[0] in "PS"
+
+    def space(c):
+        return c == "" or c.isspace()
+
+    open_runs, stray = [], 0
+    for run in re.finditer(r"\*+", text):
+        before = text[run.start() - 1] if run.start() else ""
+        after = text[run.end()] if run.end() < len(text) else ""
+        opens = not space(after) and (not punctuation(after) or space(before) or punctuation(before))
+        closes = not space(before) and (not punctuation(before) or space(after) or punctuation(after))
+        if closes and open_runs and open_runs[-1] == len(run.group()):
+            open_runs.pop()
+        elif opens:
+            open_runs.append(len(run.group()))
+        else:
+            stray += 1
+    return stray + len(open_runs)
+
+
+def emphasis_problems(translations: Catalog) -> list[str]:
+    problems = []
+    for message in translations:
+        english = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and not any(unclosed_emphasis(form) for form in english):
+            problems += [f"{english[0]!r} -> {string!r}" for string in strings if string and unclosed_emphasis(string)]
+    return problems
+
+
+def test_chinese_bold_and_italics_close_where_the_english_ones_do():
+    problems = emphasis_problems(catalog())
+    assert not problems, "Markdown emphasis shown as literal asterisks in Chinese:\n" + "\n".join(problems)
+
+
+def test_the_emphasis_check_fails_on_a_full_stop_inside_the_bold():
+    translations = Catalog(locale="zh_CN")
+    translations.add("**{title}.** {explanation}", "**{title}。**{explanation}")  # shown as **刚刚开始。**先训练
+    translations.add("**Just started.** Train", "**刚刚开始**。先训练")
+    translations.add("try the *mode collapse* preset", "试试*模式崩溃*预设")
+    assert emphasis_problems(translations) == ["'**{title}.** {explanation}' -> '**{title}。**{explanation}'"]
+
+
 # --- the command line ---------------------------------------------------------------------------
 
 def run_cli(*args: str, **locale: str) -> subprocess.CompletedProcess:
@@ -344,6 +398,17 @@ def test_lazy_text_survives_pickle_and_copy_still_lazy(english_environment):
     with using("zh_CN"):
         assert "首页" in str(pickle.loads(pickle.dumps(error)))
 
+
+def test_a_listed_placeholder_is_listed_as_the_reader_lists_things(english_environment):
+    import pickle
+
+    from genmodels.i18n import Listed, listing
+
+    text = L_("{file}: not an image in a supported format ({formats})", file="a.txt", formats=Listed(["PNG", "GIF"]))
+    assert str(text) == "a.txt: not an image in a supported format (PNG, GIF)"
+    with using("zh_CN"):
+        assert listing(["PNG", "GIF"]) == "PNG、GIF"
+        assert "（PNG、GIF）" in str(text) and "（PNG、GIF）" in str(pickle.loads(pickle.dumps(text)))
 
 def test_plural_forms_and_placeholders_follow_the_catalog(tmp_path, monkeypatch, english_environment):
     folder = tmp_path / "zh_CN" / "LC_MESSAGES"

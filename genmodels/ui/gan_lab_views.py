@@ -258,7 +258,9 @@ def show_lab_quality(frame: Frame) -> None:
     diagnosis = frame.diagnosis
     show = {"converged": st.success, "d_wins": st.warning, "mode_collapse": st.warning, "mode_hopping": st.warning,
             "off_mode": st.info}.get(diagnosis.kind, st.info)
-    show(f"**{diagnosis.title}.** {diagnosis.explanation}")
+    # TRANSLATORS: a diagnosis's title in bold, then its explanation. Keep the full stop outside the ** in
+    # Chinese (**{title}**。): CommonMark does not close ** between 。 and a character
+    show(_("**{title}.** {explanation}", title=diagnosis.title, explanation=diagnosis.explanation))
 
 
 # --------------------------------------------------------------------------------------------

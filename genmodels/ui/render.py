@@ -9,7 +9,8 @@ import re
 import plotly.graph_objects as go
 import streamlit as st
 
-from genmodels.i18n import N_, _, ngettext
+from genmodels.data import DATASETS
+from genmodels.i18n import N_, _, listing, ngettext
 from genmodels.images import rows_grid
 from genmodels.metrics.curves import smooth
 from genmodels.serving.jobs import FAILED, QUEUED, RUNNING, JobView
@@ -119,9 +120,13 @@ def job_status_line(view: JobView) -> str:
                         "{name}: queued, {n} jobs ahead (the server trains a few at a time)",
                         view.queue_position, name=name, n=view.queue_position)
     if view.state == RUNNING:
-        line = _("{name}: training, step {step}/{total}, {speed} images/s, {elapsed} s elapsed", name=name,
-                 step=view.step, total=view.total_steps, speed=f"{view.images_per_second:,.0f}",
-                 elapsed=f"{view.elapsed:.0f}")
+        progress = {"name": name, "step": view.step, "total": view.total_steps,
+                    "speed": f"{view.images_per_second:,.0f}", "elapsed": f"{view.elapsed:.0f}"}
+        dataset = DATASETS.get(view.dataset)  # None for a zip of the student's own images
+        if dataset is not None and dataset.kind == "points":  # a 2-D toy's examples are points, not images
+            line = _("{name}: training, step {step}/{total}, {speed} points/s, {elapsed} s elapsed", **progress)
+        else:
+            line = _("{name}: training, step {step}/{total}, {speed} images/s, {elapsed} s elapsed", **progress)
         if view.eta_seconds is not None:
             line += _(", about {seconds} s left", seconds=f"{view.eta_seconds:.0f}")
         return line
@@ -158,8 +163,8 @@ def started_with(job, view: JobView) -> None:
     if getattr(model, "corruption", "none") != "none":
         settings[_("training noise")] = _(NOISE_NAMES[model.corruption])
     steps = view.total_steps - job.start_step
-    st.caption(_("Started with: {settings}", settings=plain(", ".join(f"{k} {v}" for k, v in settings.items())))
-               + " " + ngettext("({n} step)", "({n} steps)", steps, n=steps))
+    st.caption(ngettext("Started with: {settings} ({n} step)", "Started with: {settings} ({n} steps)", steps,
+                        settings=plain(listing(f"{k} {v}" for k, v in settings.items())), n=steps))
     if steps < MIN_USEFUL_STEPS:
         st.warning(_("Only {steps} steps: the loss is drawn every {log} steps, so the chart gets {points} points, "
                      "and {steps} steps are too few for the pictures to get past grey. Take more epochs or a "

@@ -16,7 +16,8 @@ def own_images() -> Dataset | None:
     images), or None while there is none or it was refused (the page says why). The zip is read
     once per upload and kept in the session."""
     upload = st.file_uploader(_("A .zip of at least {n} images (png, jpg, webp, bmp, gif); images in sub-folders "
-                                "are labelled by folder", n=MIN_IMAGES), type=["zip"], key="train_zip")
+                                "are labelled by folder", n=MIN_IMAGES), key="train_zip")
+    # No type=: Streamlit refuses other files in English only; dataset_from_zip refuses them translated.
     if upload is None:
         st.info(_("Upload a zip to train on your own pictures. They are made grey, square and 28x28, and inverted "
                   "when their background is light, like the built-in datasets."))

@@ -160,7 +160,7 @@ def own_images(model) -> list[tuple[str, torch.Tensor]]:
     uploads = []
     with st.expander(_("Encode your own images")):
         files = st.file_uploader(_("One or two images (png, jpg, webp, bmp, gif): each is placed on the map, and "
-                                   "two can be interpolated below"), type=["png", "jpg", "jpeg", "webp", "bmp", "gif"],
+                                   "two can be interpolated below"),  # no type=: prepare_image's refusal is translated
                                  accept_multiple_files=True, key="vae_upload")
         for upload in files[:2]:
             try:

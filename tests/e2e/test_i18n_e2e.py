@@ -123,3 +123,17 @@ def test_the_sidebar_picker_switches_language_in_place(open_page):
     choose_language(page, "English")
     expect(page.get_by_test_id("stSidebarNavLink").filter(has_text="Denoising lab")).to_be_visible(timeout=30_000)
     expect(page).to_have_url(re.compile(r"/models\?lang=en$"))
+
+
+def test_a_text_file_in_the_denoising_lab_is_refused_in_chinese(open_page, tmp_path):
+    """The browser itself refuses nothing (Streamlit's type refusal is English in every language):
+    the lab's own check refuses a text file, in the reader's language."""
+    path = tmp_path / "notes.txt"
+    path.write_text("not a picture\n")
+    page = open_page("denoising")
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text=zh("Images (png, jpg, webp, bmp, gif; several "
+                                                                        "at once)"))
+    uploader.locator("input[type='file']").set_input_files(str(path))
+    refusal = page.get_by_test_id("stAlert").filter(has_text="notes.txt")
+    expect(refusal).to_contain_text(zh("{error}. Try another picture.").format(error=""), timeout=60_000)
+    assert "not allowed" not in page.get_by_test_id("stMain").inner_text()
