@@ -33,6 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # A corpus of images: awkward valid ones, and hostile ones with the reason each is refused
 # --------------------------------------------------------------------------------------------
 
+
+def shown(markdown: str) -> str:
+    """What a reader sees of a message: the pages escape typed names for Markdown (render.plain)."""
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-!|<>$:~.])", r"\1", markdown)
+
 def with_header_size(data: bytes, offset: int, fmt: str, width: int, height: int) -> bytes:
     """``data`` with the image size in its header replaced: a file that claims a huge size."""
     data = bytearray(data)
@@ -126,7 +131,7 @@ def test_denoising_lab_denoises_every_awkward_image_and_refuses_every_hostile_on
     app = app_on("pages/denoising.py")
     app.file_uploader(key="dn_upload").set_value(uploads(AWKWARD | {n: d for n, (d, _) in HOSTILE.items()})).run()
     assert not app.exception
-    errors = [e.value for e in app.error]
+    errors = [shown(e.value) for e in app.error]
     assert len(errors) == len(HOSTILE)
     for (name, (_, reason)), error in zip(HOSTILE.items(), errors):
         assert error.startswith(f"{name}: ") and reason in error, error
@@ -143,9 +148,9 @@ def test_vae_explorer_places_awkward_images_and_refuses_hostile_ones():
         app.file_uploader(key="vae_upload").set_value(uploads({first: files[first], second: files[second]})).run()
         assert not app.exception, (first, second)
         refused = [name for name in (first, second) if name in HOSTILE]
-        assert [e.value.split(":")[0] for e in app.error] == refused
+        assert [shown(e.value).split(":")[0] for e in app.error] == refused
         for name in refused:
-            assert any(HOSTILE[name][1] in e.value for e in app.error)
+            assert any(HOSTILE[name][1] in shown(e.value) for e in app.error)
         placed = [name for name in (first, second) if name in AWKWARD]
         assert sum("what the VAE makes of it" in str(i.proto) for i in app.get("image")) == len(placed)
 
@@ -209,15 +214,16 @@ def test_the_train_page_handles_every_kind_of_awkward_zip():
     for name, (data, message, found) in ZIPS.items():
         app.file_uploader(key="train_zip").upload(name, data, "application/zip").run()
         assert not app.exception, name
-        shown = [e.value for e in app.error] + [s.value for s in app.success] + [t.value for t in app.get("text")]
-        assert any(message in text for text in shown), (name, shown)
-        assert all(len(text) < 5_000 for text in shown), f"{name}: a message quotes too much"
+        texts = ([shown(e.value) for e in app.error] + [shown(s.value) for s in app.success]
+                 + [t.value for t in app.get("text")])
+        assert any(message in text for text in texts), (name, texts)
+        assert all(len(text) < 5_000 for text in texts), f"{name}: a message quotes too much"
         if found is None:
-            assert any(f"{name} cannot be used" in e.value for e in app.error), name
+            assert any(f"{name} cannot be used" in shown(e.value) for e in app.error), name
         else:
-            assert any(s.value.startswith(f"{found} images from {name}") for s in app.success), (name, shown)
+            assert any(shown(s.value).startswith(f"{found} images from {name}") for s in app.success), (name, texts)
     # None of it started anything, and the last (refused) upload does not let training start.
-    app.button(key="FormSubmitter:train_form-Start training").click().run()
+    app.button(key="train_start").click().run()
     assert "genlab_job" not in app.session_state
 
 
@@ -245,8 +251,8 @@ def test_the_models_page_refuses_every_bad_checkpoint_and_runs_no_code(sprites_s
         file_name = name.replace(" ", "_") + ".safetensors"
         app.file_uploader(key="models_upload").upload(file_name, payload, "application/octet-stream").run()
         assert not app.exception, name
-        refusals = [e.value for e in app.error if e.value.startswith(f"{file_name} was refused: ")]
-        assert len(refusals) == 1, (name, [e.value for e in app.error])
+        refusals = [shown(e.value) for e in app.error if shown(e.value).startswith(f"{file_name} was refused: ")]
+        assert len(refusals) == 1, (name, [shown(e.value) for e in app.error])
         assert re.search(reason, refusals[0]), (name, refusals[0])
     assert list(app.dataframe[0].value["model"]) == table_before
     assert not app.session_state["genlab_models"]
@@ -260,7 +266,7 @@ def test_the_models_page_refuses_a_file_over_the_cap_before_reading_it(sprites_s
     monkeypatch.setattr(checkpoints, "MAX_CHECKPOINT_BYTES", len(good) - 1)
     app = app_on("pages/models.py")
     app.file_uploader(key="models_upload").upload("big.safetensors", good, "application/octet-stream").run()
-    assert any(e.value.startswith("big.safetensors was refused:") and "checkpoints over" in e.value
+    assert any(shown(e.value).startswith("big.safetensors was refused:") and "checkpoints over" in shown(e.value)
                for e in app.error)
 
 
@@ -382,7 +388,7 @@ def test_training_settings_at_their_bounds_start_or_explain_and_beyond_them_are_
         set_all(app, widgets, pick)
         app.select_slider(key=f"train_batch_{family}").set_value(pick(16, 1024))
         app.select_slider(key=f"train_lr_{family}").set_value(pick(1e-5, 1e-2))
-        app.button(key="FormSubmitter:train_form-Start training").click().run()
+        app.button(key="train_start").click().run()
         assert not app.exception, [e.value for e in app.exception]
         job = app.session_state["genlab_job"] if "genlab_job" in app.session_state else None
         if job is None:  # refused: then with a message saying why
