@@ -78,7 +78,7 @@ for choice in own_first(model_choices(include_training=True)):
                              if "frechet" in metrics else None),
         COLUMNS["arch"]: _(ARCHITECTURES[config.arch]) if getattr(config, "arch", "") in ARCHITECTURES else "",
         COLUMNS["dataset"]: info.dataset,
-        COLUMNS["latent"]: getattr(config, "latent_dim", ""),  # ddpm / flow have none
+        COLUMNS["latent"]: getattr(config, "latent_dim", None),  # ddpm / flow have none
         COLUMNS["parameters"]: parameter_count(choice.model),
         COLUMNS["size"]: size_label(choice), COLUMNS["created"]: info.created_at.replace("T", " ")[:16],
         COLUMNS["training"]: (_("being trained right now") if busy_now

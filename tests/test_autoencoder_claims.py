@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import ast
 import io
+import json
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -213,15 +217,24 @@ def test_markdown_shows_a_name_literally():
     assert escaped.replace("\\", "") == "**bold** [link](http://example.com) $x$ <b>"
 
 
-def test_the_sidebar_says_the_same_thread_count_on_the_first_page_as_later():
-    from genmodels.runtime import budget_threads_for_jobs, threads_per_job
-    from genmodels.serving.jobs import SLOTS
-    from genmodels.ui.status import device_label
+FIRST_AND_LATER_LABELS = """
+import json, torch
+from genmodels.runtime import budget_threads_for_jobs, threads_per_job
+from genmodels.serving.jobs import SLOTS
+from genmodels.ui.status import device_label
+first = device_label()  # the first page: before any job line has budgeted the threads
+threads = threads_per_job(SLOTS.capacity)
+budget_threads_for_jobs(SLOTS.capacity)  # what the job line does on every page
+print(json.dumps([first, device_label(), threads, torch.get_num_threads()]))
+"""
 
-    first = device_label()  # the first page: before any job line has budgeted the threads
+
+def test_the_sidebar_says_the_same_thread_count_on_the_first_page_as_later():
+    """In a fresh process, as a server starts (this process's torch threads are other tests' state)."""
+    result = subprocess.run([sys.executable, "-c", FIRST_AND_LATER_LABELS], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1], timeout=120, env={**os.environ, "LANGUAGE": "en"})
+    assert result.returncode == 0, result.stderr
+    first, later, threads, in_force = json.loads(result.stdout.strip().splitlines()[-1])
     if "GPU" in first:
         pytest.skip("a GPU's name has no thread count")
-    threads = threads_per_job(SLOTS.capacity)
-    assert torch.get_num_threads() == threads and f"{threads} thread" in first
-    budget_threads_for_jobs(SLOTS.capacity)  # what the job line does on every page
-    assert device_label() == first
+    assert in_force == threads and f"{threads} thread" in first and later == first
