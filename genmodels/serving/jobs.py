@@ -110,6 +110,40 @@ def register_job(job) -> None:
     _live_jobs.add(job)
 
 
+class BackgroundJob:
+    """What every background job (a training run, a style transfer) shares: a thread that runs the
+    subclass's ``_run``, a stop flag it checks once a step, a lock over its state, and registration
+    with the jobs stopped at exit. The subclass sets ``self._state`` before ``start``."""
+
+    def __init__(self, thread_name: str):
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self):
+        register_job(self)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to stop; it does within one step (or at once while queued)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True if it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def active(self) -> bool:
+        """Queued or running: what pages ask on every run, without copying the history (view)."""
+        with self._lock:
+            return self._state in ACTIVE_STATES
+
+
 @dataclass(frozen=True)
 class JobView:
     """A consistent copy of a job's progress, safe to read from any thread."""
@@ -149,7 +183,7 @@ class JobView:
         return self.state in ACTIVE_STATES
 
 
-class TrainingJob:
+class TrainingJob(BackgroundJob):
     def __init__(self, spec, model: torch.nn.Module, dataset: Dataset, config: TrainConfig, *, name: str = "",
                  slots: JobSlots | None = None, optimizers=None, start_step: int = 0):
         cap = MAX_JOB_SECONDS
@@ -163,9 +197,7 @@ class TrainingJob:
         # and Adam keeps its moment estimates.
         self.optimizers = optimizers or spec.optimizers(model, config, runtime.resolve_device(config.device))
         self.start_step = start_step
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"genlab-job-{self.id}", daemon=True)
+        super().__init__(f"genlab-job-{self.id}")
         self._state, self._message, self._device = QUEUED, L_("waiting for a free training slot"), ""
         self._started: Started | None = None
         self._last_step: Step | None = None
@@ -175,28 +207,7 @@ class TrainingJob:
         self._finished: Finished | None = None
         self._began = time.monotonic()
 
-    # --- control ---
-    def start(self) -> TrainingJob:
-        register_job(self)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Ask the job to stop; it does within one training step (or at once while queued)."""
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the thread to end; True if it has."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
     # --- reading ---
-    @property
-    def active(self) -> bool:
-        """Queued or training: what pages ask on every run, without copying the history (view)."""
-        with self._lock:
-            return self._state in ACTIVE_STATES
-
     def view(self) -> JobView:
         with self._lock:
             started, step = self._started, self._last_step

@@ -9,7 +9,6 @@ optimiser step of ``stop()``. It never calls the UI.
 from __future__ import annotations
 
 import itertools
-import threading
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -57,7 +56,7 @@ class StyleView:
         return self.state in ACTIVE_STATES
 
 
-class StyleJob:
+class StyleJob(jobs.BackgroundJob):
     def __init__(self, config: StyleConfig, content: torch.Tensor, style: torch.Tensor, network: FeatureNetwork, *,
                  name: str = "", slots: JobSlots | None = None):
         cap = jobs.MAX_JOB_SECONDS
@@ -68,33 +67,13 @@ class StyleJob:
         self.config, self.content, self.style, self.network = config, content, style, network
         self.name = name
         self.slots = slots or jobs.SLOTS
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"genlab-style-{-self.id}", daemon=True)
+        super().__init__(f"genlab-style-{-self.id}")
         self._state, self._message = QUEUED, L_("waiting for a free slot")
         self._history: list[dict[str, float]] = []
         self._started: Started | None = None
         self._snapshot: Snapshot | None = None
         self._finished: Finished | None = None
         self._step, self._elapsed = 0, 0.0
-
-    def start(self) -> StyleJob:
-        jobs.register_job(self)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Ask the job to stop: it does within one optimiser step (at once while queued)."""
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def active(self) -> bool:
-        with self._lock:
-            return self._state in ACTIVE_STATES
 
     def view(self) -> StyleView:
         with self._lock:
