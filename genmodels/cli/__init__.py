@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 from genmodels.cli import style as cli_style
+from genmodels.cli.progress import TerminalProgress
 from genmodels.errors import GenLabError
 from genmodels.i18n import _
 
@@ -193,12 +194,8 @@ def cmd_fetch(args) -> int:
     return 1 if missing else 0
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self):
-        self.enabled = sys.stderr.isatty()
-        self.total = 0
+class ProgressBar(TerminalProgress):
+    """The training run's progress bar, its start line and a line per epoch."""
 
     def __call__(self, event) -> None:
         from genmodels.training.loop import EpochEnd, Finished, Started, Step
@@ -210,12 +207,10 @@ class ProgressBar:
             print(_("training {family} on {dataset} ({device}, {parameters} parameters)", family=event.family,
                     dataset=event.dataset, device=event.device, parameters=f"{event.parameters:,}"), file=sys.stderr)
         elif isinstance(event, Step):
-            done = event.step / max(self.total, 1)
-            bar = "#" * int(30 * done) + "." * (30 - int(30 * done))
             loss = next(iter(event.terms.values()))
-            line = _("step {step}/{total} epoch {epoch} loss {loss} {speed} img/s", step=event.step, total=self.total,
-                     epoch=event.epoch, loss=f"{loss:.4g}", speed=f"{event.images_per_second:,.0f}")
-            print(f"\r[{bar}] {100 * done:5.1f}% {line} ", end="", file=sys.stderr, flush=True)
+            self.draw(event.step, _("step {step}/{total} epoch {epoch} loss {loss} {speed} img/s", step=event.step,
+                                    total=self.total, epoch=event.epoch, loss=f"{loss:.4g}",
+                                    speed=f"{event.images_per_second:,.0f}"))
         elif isinstance(event, EpochEnd):
             test = ", ".join(f"{k} {v:.4g}" for k, v in event.test.items())
             print("\r" + _("epoch {epoch}: {metrics}", epoch=event.epoch, metrics=test) + " " * 30, file=sys.stderr)

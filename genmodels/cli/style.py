@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from genmodels.cli.progress import TerminalProgress
 from genmodels.i18n import _
 
 
@@ -73,12 +74,8 @@ def feature_network(name: str, seed: int):
     return build_network(name, seed=seed, state_dict=None if name == "random" else trained_state_dict(name))
 
 
-class StyleProgress:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self):
-        self.enabled = sys.stderr.isatty()
-        self.total = 0
+class StyleProgress(TerminalProgress):
+    """The style transfer's progress bar and its start line."""
 
     def __call__(self, event) -> None:
         from genmodels.lessons.style_transfer import Started, Step
@@ -90,11 +87,9 @@ class StyleProgress:
             print(_("{features} features, {width}x{height} px on {device}", features=event.features, width=event.width,
                     height=event.height, device=event.device), file=sys.stderr)
         elif isinstance(event, Step):
-            done = event.step / max(self.total, 1)
-            bar = "#" * int(30 * done) + "." * (30 - int(30 * done))
-            line = _("step {step}/{total} loss {loss} {speed} steps/s", step=event.step, total=self.total,
-                     loss=f"{event.losses.total:.4g}", speed=f"{event.steps_per_second:.1f}")
-            print(f"\r[{bar}] {line} ", end="", file=sys.stderr, flush=True)
+            self.draw(event.step, _("step {step}/{total} loss {loss} {speed} steps/s", step=event.step,
+                                    total=self.total, loss=f"{event.losses.total:.4g}",
+                                    speed=f"{event.steps_per_second:.1f}"))
 
 
 def cmd_stylize(args) -> int:
