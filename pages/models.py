@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from genmodels import registry
 from genmodels.checkpoints import MAX_CHECKPOINT_BYTES, checkpoint_bytes, read_checkpoint
 from genmodels.data import is_available
 from genmodels.errors import CheckpointError
@@ -41,7 +42,11 @@ st.write(_("Every model you can use in this session: your own (trained or upload
 def metrics_of(choice) -> dict[str, float]:
     """Stored test metrics, completed by an evaluation on the test split when some are missing."""
     metrics = dict(choice.info.metrics)
-    wanted = {"vae": ("test_loss",), "gan": (), "dcgan": ()}.get(choice.info.family, ("test_psnr", "test_ssim"))
+    # A VAE is scored by its -ELBO, a model that reconstructs by PSNR/SSIM; generators (GANs, ddpm,
+    # flow) have no test-split metric here (their Frechet distance is stored when measured).
+    verbs = registry.family(choice.info.family).verbs
+    wanted = (("test_loss",) if choice.info.family == "vae" else ("test_psnr", "test_ssim") if "reconstruct" in verbs
+              else ())
     busy = choice.source == "session" and is_training(session_models()[choice.name])  # never evaluate mid-run
     available = is_available(choice.info.dataset)
     if any(k not in metrics for k in wanted) and available and not busy:

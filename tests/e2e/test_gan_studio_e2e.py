@@ -52,7 +52,7 @@ def test_the_timeline_follows_the_newest_snapshot_after_another_page(page):
     try:
         wait_until(lambda: timeline(page)[1] >= 3, "three snapshots")
         page.get_by_test_id("stSidebarNavLink").filter(has_text="Models").click()
-        expect(page.get_by_role("heading", name="Models")).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible(timeout=60_000)
         page.wait_for_timeout(3000)  # the run goes on meanwhile
         page.get_by_test_id("stSidebarNavLink").filter(has_text="GAN studio").click()
         expect(page.get_by_role("heading", name="GAN studio")).to_be_visible(timeout=60_000)
