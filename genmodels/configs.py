@@ -85,6 +85,7 @@ class TrainConfig:
     snapshot_every: int = 200  # steps between Snapshot events; 0 = only at epoch ends
     snapshot_count: int = 16  # images (or 16x as many points) in each snapshot
     max_seconds: float = 0.0  # wall-clock cap; 0 = none
+    ema: float = 0.0  # decay of a moving average of the weights that evaluations, snapshots and the end use; 0 = none
 
     def __post_init__(self):
         check_int("epochs", self.epochs, 1, 1000)
@@ -99,3 +100,5 @@ class TrainConfig:
         check_int("snapshot_every", self.snapshot_every, 0, 10_000_000)
         check_int("snapshot_count", self.snapshot_count, 1, 64)
         check_float("max_seconds", self.max_seconds, 0.0, 7 * 24 * 3600)
+        if self.ema != 0:
+            check_float("ema", self.ema, 0.5, 0.99999)

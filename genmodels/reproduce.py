@@ -15,7 +15,7 @@ MODEL_FLAGS = {"arch": "--arch", "latent_dim": "--latent-dim", "beta": "--beta",
                "sparsity_weight": "--sparsity-weight", "corruption": "--noise", "noise_level": "--noise-level",
                "d_steps": "--d-steps", "loss": "--gan-loss", "schedule": "--schedule"}
 TRAIN_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "lr_discriminator": "--lr-d",
-               "seed": "--seed", "max_steps": "--max-steps", "max_seconds": "--max-seconds"}
+               "seed": "--seed", "max_steps": "--max-steps", "max_seconds": "--max-seconds", "ema": "--ema"}
 # ddpm / flow settings the command line leaves at the family's defaults.
 DIFFUSION_DEFAULTS = {"time_dim": 32, "sample_steps": 50}
 
@@ -51,8 +51,10 @@ def train_command(info: CheckpointInfo) -> str:
             words += [flag, str(config[field])]
     if info.train_config is not None:
         train = dataclasses.asdict(info.train_config)
+        # ddpm and flow average their weights by default: a run without the average says --ema 0.
+        always = ("epochs", "seed", "ema") if "process" in config else ("epochs", "seed")
         for field, flag in TRAIN_FLAGS.items():
-            if train[field] or field in ("epochs", "seed"):
+            if field in train and (train[field] or field in always):
                 words += [flag, f"{train[field]:g}" if isinstance(train[field], float) else str(train[field])]
     words += ["--out", f"{' '.join(info.name.split())}.safetensors"]  # one line: no newline in a file name
     return "\n".join([*notes, " ".join(shlex.quote(word) for word in words)])

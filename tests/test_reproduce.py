@@ -23,6 +23,9 @@ def test_the_command_of_every_shipped_model_is_a_valid_cli_call(path):
     args = build_parser().parse_args(words[3:])
     assert args.family == info.family and args.dataset == info.dataset
     assert args.latent_dim == getattr(info.model_config, "latent_dim", None) and args.seed == info.train_config.seed
+    # ddpm and flow average their weights unless told otherwise: the command says which it was
+    assert (args.ema or 0.0) == info.train_config.ema
+    assert ("--ema" in words) == (info.family in ("ddpm", "flow") or info.train_config.ema > 0)
 
 
 @pytest.mark.parametrize("path", [p for p in SHIPPED if p.stem in ("vae-fashion-2d", "dae-fashion", "ddpm-fashion")],

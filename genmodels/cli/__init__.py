@@ -82,6 +82,8 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--max-seconds", type=float, help=_("stop after this many seconds of wall clock"))
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help=_("learning rate (the generator's, for GANs)"))
+    train.add_argument("--ema", type=float, help=_("keep a moving average of the weights with this decay (e.g. "
+                                                   "0.999) and save it; 0 for none (ddpm and flow use 0.999)"))
     train.add_argument("--latent-dim", type=int)
     train.add_argument("--hidden", type=widths,
                        help=_("layer widths, e.g. 400 or 256,128; none for no hidden layer (GANs: one width)"))
@@ -118,6 +120,10 @@ def build_parser() -> ArgumentParser:
     classifier.add_argument("--dataset", default="fashion-mnist", choices=list(DATASETS))
     classifier.add_argument("--epochs", type=int, default=5)
     classifier.add_argument("--width", type=int, default=32, help=_("channels of the first convolution"))
+    classifier.add_argument("--hidden", type=int, default=128,
+                            help=_("units of the hidden layer whose activations are the features (the Frechet "
+                                   "distance's classifier); 0: the averages of the last feature maps (the "
+                                   "familiarity check's)"))
     classifier.add_argument("--seed", type=int, default=0)
     classifier.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     classifier.add_argument("--out", help=_("default: checkpoints/metrics/DATASET-classifier.safetensors"))
@@ -238,7 +244,7 @@ def cmd_train(args) -> int:
         noise_level=args.noise_level, d_steps=args.d_steps, loss=args.gan_loss, schedule=args.schedule,
     )
     overrides = {"epochs": args.epochs, "max_steps": args.max_steps, "max_seconds": args.max_seconds,
-                 "batch_size": args.batch_size, "lr": args.lr,
+                 "batch_size": args.batch_size, "lr": args.lr, "ema": args.ema,
                  "lr_discriminator": args.lr_d, "seed": args.seed, "device": args.device}
     train_config = dataclasses.replace(spec.default_train, **{k: v for k, v in overrides.items() if v is not None})
     model = registry.build_model(spec, model_config, seed=train_config.seed)
@@ -342,7 +348,8 @@ def cmd_classifier(args) -> int:
     device = resolve_device(args.device)
     dataset = load_dataset(args.dataset, device)
     spec = registry.family("classifier")
-    model = registry.build_model(spec, registry.model_config(spec, dataset, width=args.width), seed=args.seed)
+    model = registry.build_model(spec, registry.model_config(spec, dataset, width=args.width, hidden=args.hidden),
+                                 seed=args.seed)
     config = TrainConfig(epochs=args.epochs, batch_size=128, lr=1e-3, seed=args.seed, device=args.device,
                          snapshot_every=0)
     started = time.monotonic()

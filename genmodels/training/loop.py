@@ -42,6 +42,7 @@ from genmodels.training.accel import (
     uncompile_parts,
     uses_channels_last,
 )
+from genmodels.training.averaging import WeightAverage
 from genmodels.training.steps import StepContext
 
 if TYPE_CHECKING:
@@ -183,6 +184,8 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
     window_steps, window_images, window_start = 0, 0, time.monotonic()
     images_seen, side_seconds = 0, 0.0  # side: evaluation, snapshots and the consumer, not training
     last_snapshot_step = -1
+    # With config.ema, evaluations, snapshots and the model at the end use the weights' moving average.
+    average = WeightAverage(model, config.ema) if config.ema else None
 
     def aside(work):
         """Run ``work()`` in eval mode without gradients, and keep its time out of images/s."""
@@ -191,7 +194,8 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
         model.eval()
         # Compiled parts would compile again for eval mode and the test batch size: run them eagerly.
         eager = torch.compiler.set_stance("force_eager") if compiling else contextlib.nullcontext()
-        with torch.no_grad(), eager:
+        averaged = average.applied(model) if average else contextlib.nullcontext()
+        with torch.no_grad(), eager, averaged:
             result = work()
         model.train()
         side_seconds += time.monotonic() - began
@@ -269,6 +273,8 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
                 terms = compiled_step(x, y) if compiling else plain_step(model, x, y, ctx)
                 window_images += len(index)
                 images_seen += len(index)
+            if average:
+                average.update(model)
             step += 1
             epoch_steps += 1
             window_steps += 1
@@ -302,6 +308,8 @@ def _train(spec, model, dataset, config, device, channels_last, stop, optimizers
         yield from snapshot()
 
     model.eval()
+    if average:
+        average.copy_to(model)
     seconds = time.monotonic() - started_at
     train_seconds = max(seconds - side_seconds, 1e-9)
     yield Finished(reason=reason, step=step, epoch=epoch, seconds=seconds, train_seconds=train_seconds,
