@@ -21,7 +21,7 @@ from genmodels.lessons.denoising import (
     denoise,
 )
 from genmodels.metrics.frechet import embed
-from genmodels.ui.cache import familiarity, feature_classifier, robustness_on
+from genmodels.ui.cache import familiarity, familiarity_classifier, robustness_on
 from genmodels.ui.render import chart_text, dataset_missing, plain
 from genmodels.ui.state import model_choices, pick_model, run_through_the_app, test_split
 
@@ -150,7 +150,7 @@ for upload in uploads:
                        file_name=f"denoised-{upload.name.rsplit('.', 1)[0]}.png", mime="image/png",
                        key=f"dn_download_{upload.file_id}")
     if familiar is not None:
-        ratio = familiar.ratios(embed(feature_classifier(dataset)[0].model, prepared.tensor[None]))[0].item()
+        ratio = familiar.ratios(embed(familiarity_classifier(dataset), prepared.tensor[None]))[0].item()
         if ratio > 1:
             st.warning(_("{file} looks unlike the {dataset} images this model was trained on: its feature distance "
                          "from them is {ratio}x the distance under which 99% of test images fall. A denoiser only "

@@ -36,10 +36,11 @@ from genmodels.lessons.denoising import (
     FLAGGED_TEST_AT_MOST,
     PCA,
     bottleneck_sizes,
+    familiarity_classifier_path,
     fit_familiarity,
 )
 from genmodels.lessons.latent import reconstruct
-from genmodels.metrics.frechet import embed, load_classifier
+from genmodels.metrics.frechet import classifier_path, embed, load_classifier
 from genmodels.metrics.image_quality import psnr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,7 +187,7 @@ def unlike_fashion() -> dict[str, torch.Tensor]:
 
 @needs_fashion
 def test_the_familiarity_check_flags_other_pictures_at_the_rates_the_page_quotes(fashion):
-    classifier = load_classifier(CHECKPOINTS / "metrics" / "fashion-mnist-classifier.safetensors").model
+    classifier = load_classifier(familiarity_classifier_path(CHECKPOINTS, "fashion-mnist")).model
     familiar = fit_familiarity(embed(classifier, fashion.train_x[:FAMILIAR_TRAIN]),
                                embed(classifier, fashion.test_x[:FAMILIAR_TEST]))  # as cache.familiarity
     assert familiar.held_out_flagged <= FLAGGED_TEST_AT_MOST  # test images the threshold never saw
@@ -238,3 +239,16 @@ def test_the_sidebar_says_the_same_thread_count_on_the_first_page_as_later():
     if "GPU" in first:
         pytest.skip("a GPU's name has no thread count")
     assert in_force == threads and f"{threads} thread" in first and later == first
+
+
+@needs_fashion
+def test_the_frechet_classifier_is_accurate_but_its_features_would_not_spot_photographs(fashion):
+    """models/classifier.py: why the check has a classifier of its own. The Frechet distance's
+    (a hidden layer over the maps) classifies better; its features miss most photographs."""
+    frechet_classifier = load_classifier(classifier_path(CHECKPOINTS, "fashion-mnist"))
+    pooled = load_classifier(familiarity_classifier_path(CHECKPOINTS, "fashion-mnist"))
+    assert frechet_classifier.info.metrics["test_accuracy"] >= 0.9 > pooled.info.metrics["test_accuracy"]
+    model = frechet_classifier.model
+    familiar = fit_familiarity(embed(model, fashion.train_x[:FAMILIAR_TRAIN]), embed(model, fashion.test_x[:FAMILIAR_TEST]))
+    photographs = unlike_fashion()["photographs"]
+    assert (familiar.ratios(embed(model, photographs)) > 1).float().mean().item() < 0.2

@@ -7,6 +7,7 @@ All images are (N, C, H, W) in [0, 1] on the CPU; models run on their own device
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -104,13 +105,19 @@ def robustness(models: dict[str, object], clean: torch.Tensor, kind: str, levels
 # Is a picture like the training images? A distance in a feature classifier's space
 # --------------------------------------------------------------------------------------------
 
+def familiarity_classifier_path(checkpoint_dir: str | Path, dataset: str) -> Path:
+    """The classifier whose features the check uses: checkpoints/metrics/DATASET-familiarity.safetensors,
+    one with pooled features (models/classifier.py says why it is not the Frechet distance's)."""
+    return Path(checkpoint_dir) / "metrics" / f"{dataset}-familiarity.safetensors"
+
+
 # What the check flags, measured over the shipped Fashion-MNIST classifier on held-out test images and on
 # photographs, text, line drawings and gradients (tests/test_autoencoder_claims.py keeps these true; the page
 # quotes them). A reconstruction error could not tell them apart: a denoiser rebuilds a smooth photo well.
 FLAGGED_AT_LEAST = {"photographs": 0.8, "text": 0.7, "line drawings": 0.6, "gradients": 0.9}
 FLAGGED_TEST_AT_MOST = 0.02
 FAMILIAR_QUANTILE = 0.99
-# Images the check is fitted on: training images for mu and Sigma (64 features need far fewer), test
+# Images the check is fitted on: training images for mu and Sigma (its 64 features need far fewer), test
 # images for the threshold (the first half) and the share flagged (the second). Enough for the rates
 # above, and a few seconds of a small CNN on a CPU (all 70,000 images took a busy 2-core server a minute).
 FAMILIAR_TRAIN, FAMILIAR_TEST = 10_000, 4_000

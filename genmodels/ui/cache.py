@@ -65,6 +65,18 @@ def robustness_on(choice: ModelChoice, test_x: torch.Tensor, data_name: str, kin
     return robustness({"model": choice.model}, test_x[:ROBUSTNESS_IMAGES], kind, list(ROBUSTNESS_LEVELS))
 
 
+@st.cache_resource(show_spinner=False)
+def familiarity_classifier(dataset: str):
+    """The classifier of the familiarity check (pooled features; lessons.denoising), or None when
+    none ships for ``dataset``. A broken file raises CheckpointError."""
+    from genmodels.lessons.denoising import familiarity_classifier_path
+    from genmodels.metrics.frechet import load_classifier
+    from genmodels.ui.state import CHECKPOINT_DIR
+
+    path = familiarity_classifier_path(CHECKPOINT_DIR, dataset)
+    return load_classifier(path).model.eval() if path.exists() else None
+
+
 @st.cache_resource(show_spinner=L_("Measuring how the test images look to the feature classifier (once per server)..."))
 def familiarity(dataset: str):
     """How far a picture is from ``dataset``'s images in its feature classifier's space
@@ -72,10 +84,9 @@ def familiarity(dataset: str):
     from genmodels.lessons.denoising import FAMILIAR_TEST, FAMILIAR_TRAIN, fit_familiarity
     from genmodels.metrics.frechet import embed
 
-    found = feature_classifier(dataset)
-    if found is None:
+    classifier = familiarity_classifier(dataset)
+    if classifier is None:
         return None
-    classifier = found[0].model
     data = shared_dataset(dataset, "cpu")
     return fit_familiarity(embed(classifier, data.train_x[:FAMILIAR_TRAIN]),
                            embed(classifier, data.test_x[:FAMILIAR_TEST]))
@@ -185,7 +196,13 @@ def warm_lesson_caches() -> list[str]:
     studio ~10 s. A page that asks for a value while it is being computed here waits for it
     (cache_resource locks each key) instead of computing it again. Returns a line per value
     warmed: its name and seconds, or why it failed (one failure does not stop the others)."""
-    from genmodels.lessons.denoising import DEFAULT_COMPARISON, DEFAULT_NOISE, NOISES, ROBUSTNESS_LEVELS
+    from genmodels.lessons.denoising import (
+        DEFAULT_COMPARISON,
+        DEFAULT_NOISE,
+        NOISES,
+        ROBUSTNESS_LEVELS,
+        familiarity_classifier_path,
+    )
     from genmodels.metrics.frechet import classifier_path
     from genmodels.ui.state import CHECKPOINT_DIR
 
@@ -230,7 +247,7 @@ def warm_lesson_caches() -> list[str]:
                 warm(f"sample quality of {c.name}", sample_quality, c.model, model_key(c), c.info.dataset)
     # Last, what fewer visits need: the check of uploaded pictures, the other noises' robustness curves.
     for dataset in sorted({c.info.dataset for c in images if c.info.family == "dae"}):
-        if classifier_path(CHECKPOINT_DIR, dataset).exists():
+        if familiarity_classifier_path(CHECKPOINT_DIR, dataset).exists():
             warm(f"familiarity check on {dataset}", familiarity, dataset)
     for c in images:  # the lab's opening pair only: the other autoencoders are picked far less often
         for kind in NOISES:
