@@ -130,7 +130,7 @@ def live() -> None:
     quality = lab.quality(canvas.samples)
     canvas_column, curves_column = st.columns([11, 9])
     with canvas_column:
-        st.plotly_chart(views.canvas_figure(canvas, st.session_state["dl_layers"]), key="dl_canvas")
+        st.vega_lite_chart(spec=views.canvas_spec(canvas, st.session_state["dl_layers"]), key="dl_canvas")
         st.caption(_("Step {step}. Arrows: {meaning} (lengths scaled for display). Samples: the same 1,000 starting "
                      "noise points every frame, {steps} steps of {sampler}.", step=f"{canvas.step:,}",
                      meaning=views.field_meaning(lab.config.process), steps=lab.config.sample_steps,
@@ -138,7 +138,7 @@ def live() -> None:
     with curves_column:
         if lab.history:
             modes = None if lab.dataset.modes is None else len(lab.dataset.modes)
-            st.plotly_chart(views.curves_figure(lab.history, modes), key="dl_curves")
+            st.vega_lite_chart(spec=views.curves_spec(lab.history, modes), key="dl_curves")
         else:
             st.info(_("No steps yet: press **Run** or **100 steps**."))
     views.show_numbers(lab, quality)

@@ -14,17 +14,20 @@ from .test_gan_lab_page import metrics
 PAGE = "pages/diffusion_lab.py"
 
 
-def chart(app: AppTest, uirevision: str) -> dict:
-    """The plotly figure whose layout has this uirevision ("diffusion_lab": canvas; "diffusion_curves")."""
-    for element in app.get("plotly_chart"):
-        figure = json.loads(element.proto.spec)
-        if figure["layout"].get("uirevision") == uirevision:
-            return figure
-    raise AssertionError(f"no chart with uirevision {uirevision!r}")
+def chart(app: AppTest, dataset: str) -> dict[str, bytes]:
+    """The datasets (name -> Arrow bytes) of the Vega-Lite chart that holds ``dataset`` ("samples":
+    the canvas; "curves")."""
+    for element in app.get("vega_lite_chart"):
+        found = {d.name: d.data.data for d in element.proto.datasets}
+        if dataset in found:
+            return found
+    raise AssertionError(f"no chart with the dataset {dataset!r}")
 
 
-def trace(figure: dict, name: str) -> str:
-    return json.dumps(next(t for t in figure["data"] if t.get("name") == name))
+def layers(app: AppTest) -> list[str]:
+    """The canvas's layers, by the names the page gives them."""
+    element = next(e for e in app.get("vega_lite_chart") if "samples" in {d.name for d in e.proto.datasets})
+    return [layer["description"] for layer in json.loads(element.proto.spec)["layer"]]
 
 
 def lab(app: AppTest) -> DiffusionLab:
@@ -34,16 +37,14 @@ def lab(app: AppTest) -> DiffusionLab:
 def test_opens_on_an_untrained_ddpm_and_100_steps_move_the_samples():
     app = app_on(PAGE)
     assert lab(app).step == 0 and lab(app).config.process == "ddpm"
-    canvas = chart(app, "diffusion_lab")
-    assert {t["name"] for t in canvas["data"]} == {"trajectories", "real data", "data noised to t = 0.50", "samples",
-                                                  "field at t"}
+    assert layers(app) == ["trajectories", "real data", "data noised to t", "samples", "field at t"]
     assert metrics(app)["Modes covered"] == "0 / 8"
-    before = trace(canvas, "samples")
+    before = chart(app, "samples")["samples"]
     app.button(key="dl_more").click().run()
     assert not app.exception
     assert lab(app).step == 100 and metrics(app)["Step"] == "100"
-    assert trace(chart(app, "diffusion_lab"), "samples") != before
-    assert chart(app, "diffusion_curves")["data"]
+    assert chart(app, "samples")["samples"] != before
+    assert chart(app, "curves")["curves"]
 
 
 def test_run_trains_and_pause_stops():

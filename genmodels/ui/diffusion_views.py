@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from genmodels import diffusion, losses
 from genmodels.data import is_available
@@ -24,7 +25,7 @@ from genmodels.registry import presets_for
 from genmodels.runtime import resolve_device
 from genmodels.serving.jobs import start_job
 from genmodels.training.steps import diffusion_loss
-from genmodels.ui.gan_lab_views import FAKE_COLOUR, REAL_COLOUR
+from genmodels.ui.gan_lab_views import FAKE_COLOUR, REAL_COLOUR, frame_table
 from genmodels.ui.render import dataset_missing, fold_rows, job_status_line, loss_figure
 from genmodels.ui.state import (
     begin_job,
@@ -45,75 +46,107 @@ NOISED_COLOUR, FIELD_COLOUR, PATH_COLOUR = "#f4a582", "#2166ac", "rgba(118,42,13
 # --------------------------------------------------------------------------------------------
 
 
-def polylines(lines):
-    """(L, P, 2) -> x and y arrays with a NaN between lines (a gap), so one plotly trace draws them all."""
-    padded = np.concatenate([lines.numpy(), np.full((len(lines), 1, 2), np.nan)], axis=1)  # (L, P+1, 2)
-    flat = padded.reshape(-1, 2)
-    return flat[:, 0], flat[:, 1]
-
 def field_meaning(process: str) -> str:
     if process == "flow":
         return _("minus the predicted velocity: where the Euler sampler moves a point at time t")
     return _("towards the network's estimate of the clean point, (x0_hat - x) / t: along minus the predicted noise")
 
 
-def canvas_figure(canvas: DiffusionCanvas, layers, height: int = 540) -> go.Figure:
+# The live canvas and curves are Vega-Lite specs whose structure stays the same from frame to frame
+# (only their datasets change): Streamlit then updates the drawn chart in place. A Plotly chart was
+# mounted anew whenever its figure changed and showed blank until drawn (as in the 2-D GAN lab).
+
+def canvas_spec(canvas: DiffusionCanvas, layers, size: int = 460) -> dict:
     """The plane with the chosen layers: real points, the same points noised to t, the field's
-    arrows at t, samples from fixed noise and the trajectories of 40 of them from noise to data."""
-    figure = go.Figure()
-    if "trajectories" in layers:
-        xs, ys = polylines(canvas.paths.transpose(0, 1))  # (P, S + 1, 2): one line per sample
-        figure.add_scatter(x=xs, y=ys, mode="lines", line={"color": PATH_COLOUR, "width": 1},
-                           name=_("trajectories"), hoverinfo="skip")
-    if "real data" in layers:
-        figure.add_scattergl(x=canvas.real[:, 0].numpy(), y=canvas.real[:, 1].numpy(), mode="markers",
-                             marker={"size": 4, "color": REAL_COLOUR, "opacity": 0.5}, name=_("real data"))
-    if "data noised to t" in layers and canvas.t > 0:
-        figure.add_scattergl(x=canvas.noised[:, 0].numpy(), y=canvas.noised[:, 1].numpy(), mode="markers",
-                             marker={"size": 4, "color": NOISED_COLOUR, "opacity": 0.7},
-                             name=_("data noised to t = {t}", t=f"{canvas.t:.2f}"))
-    if "samples" in layers:
-        figure.add_scattergl(x=canvas.samples[:, 0].numpy(), y=canvas.samples[:, 1].numpy(), mode="markers",
-                             marker={"size": 4, "color": FAKE_COLOUR, "opacity": 0.8}, name=_("samples"))
-    if "field at t" in layers:
-        import torch
+    arrows at t, samples from fixed noise and the trajectories of 40 of them from noise to data;
+    each a Vega-Lite layer (``description`` names it) with its own dataset."""
+    paths = canvas.paths.transpose(0, 1)  # (P, S + 1, 2): one line per sample
+    path_id = torch.arange(paths.shape[0]).repeat_interleave(paths.shape[1])  # (P*(S+1),)
+    order = torch.arange(paths.shape[1]).repeat(paths.shape[0])
+    push = canvas.field_to - canvas.field_from  # (F, 2)
+    datasets = {
+        "paths": frame_table(path=path_id, order=order, x=paths[..., 0].flatten(), y=paths[..., 1].flatten()),
+        "real": frame_table(x=canvas.real[:, 0], y=canvas.real[:, 1]),
+        "noised": frame_table(x=canvas.noised[:, 0], y=canvas.noised[:, 1]),
+        "samples": frame_table(x=canvas.samples[:, 0], y=canvas.samples[:, 1]),
+        # the arrowhead's angle: Vega's triangle-up points up (+y), angles turn it clockwise
+        "field": frame_table(x=canvas.field_from[:, 0], y=canvas.field_from[:, 1], x2=canvas.field_to[:, 0],
+                             y2=canvas.field_to[:, 1], angle=torch.rad2deg(torch.atan2(push[:, 0], push[:, 1]))),
+    }
+    names = {"trajectories": _("trajectories"), "real data": _("real data"),
+             "data noised to t": _("data noised to t = {t}", t=f"{canvas.t:.2f}"), "samples": _("samples"),
+             "field at t": _("field at t")}
+    colours = {"trajectories": PATH_COLOUR, "real data": REAL_COLOUR, "data noised to t": NOISED_COLOUR,
+               "samples": FAKE_COLOUR, "field at t": FIELD_COLOUR}
+    drawing_order = ("trajectories", "real data", "data noised to t", "samples", "field at t")  # bottom first
+    shown = [name for name in drawing_order if name in layers and not (name == "data noised to t" and canvas.t == 0)]
+    shown = shown or ["samples"]
+    legend = {"domain": [names[n] for n in shown], "range": [colours[n] for n in shown]}
+    scale = {"domain": [-canvas.span, canvas.span], "nice": False, "zero": False}
+    x = {"field": "x", "type": "quantitative", "scale": scale, "title": None}
+    y = {"field": "y", "type": "quantitative", "scale": scale, "title": None}
 
-        segments = torch.stack([canvas.field_from, canvas.field_to], dim=1)  # (F, 2 ends, 2)
-        xs, ys = polylines(segments)
-        figure.add_scatter(x=xs, y=ys, mode="lines+markers", name=_("field at t"), hoverinfo="skip",
-                           line={"color": FIELD_COLOUR, "width": 1},
-                           marker={"symbol": "arrow", "angleref": "previous", "size": np.tile([0, 6, 0], len(segments)),
-                                   "color": FIELD_COLOUR})
-    span = canvas.span
-    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="diffusion_lab",
-                         xaxis={"range": [-span, span], "zeroline": False, "constrain": "domain"},
-                         yaxis={"range": [-span, span], "scaleanchor": "x", "zeroline": False, "constrain": "domain"},
-                         legend={"orientation": "h", "y": -0.06, "itemsizing": "constant"}, plot_bgcolor="white")
-    return figure
+    def colour(name: str) -> dict:
+        return {"datum": names[name], "scale": legend, "title": None}
+
+    def dots(data: str, name: str, opacity: float) -> dict:
+        return {"data": {"name": data}, "mark": {"type": "circle", "size": 12, "opacity": opacity, "clip": True},
+                "encoding": {"x": x, "y": y, "color": colour(name)}}
+
+    chosen = {
+        "trajectories": {"data": {"name": "paths"}, "mark": {"type": "line", "strokeWidth": 1, "clip": True},
+                         "encoding": {"x": x, "y": y, "color": colour("trajectories"),
+                                      "detail": {"field": "path", "type": "nominal"},
+                                      "order": {"field": "order", "type": "quantitative"}}},
+        "real data": dots("real", "real data", 0.5),
+        "data noised to t": dots("noised", "data noised to t", 0.7),
+        "samples": dots("samples", "samples", 0.8),
+        "field at t": {"data": {"name": "field"}, "layer": [
+            {"mark": {"type": "rule", "strokeWidth": 1, "clip": True},
+             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"}, "color": colour("field at t")}},
+            {"mark": {"type": "point", "shape": "triangle-up", "filled": True, "size": 20, "opacity": 1, "clip": True},
+             "encoding": {"x": {**x, "field": "x2"}, "y": {**y, "field": "y2"}, "color": colour("field at t"),
+                          "angle": {"field": "angle", "type": "quantitative", "scale": None}}}]},
+    }
+    return {"width": size, "height": size, "datasets": datasets,
+            "layer": [{**chosen[name], "description": name} for name in shown],
+            "config": {"legend": {"orient": "bottom", "direction": "horizontal", "columns": 3, "symbolOpacity": 1},
+                       "view": {"stroke": "#ccc"}}}
 
 
-def curves_figure(history: list[dict], modes: int | None, height: int = 540) -> go.Figure:
-    """The loss (raw, thin; smoothed, thick) above the modes covered, against step."""
-    steps = np.array([row["step"] for row in history], dtype=float)
-    loss = np.array([row["loss"] for row in history], dtype=float)
-    figure = go.Figure()
-    figure.add_scatter(x=steps, y=loss, mode="lines", line={"color": "#1f77b4", "width": 1}, opacity=0.25,
-                       showlegend=False, hoverinfo="skip")
-    figure.add_scatter(x=steps, y=np.array(smooth(loss.tolist(), 0.9)), mode="lines", name=_("loss"),
-                       line={"color": "#1f77b4"})
-    layout = {"yaxis": {"domain": [0.42, 1.0], "title": _("loss"), "type": "log"}}
-    covered = [(row["step"], row["modes"]) for row in history if row.get("modes") is not None]
+def curves_spec(history: list[dict], modes: int | None, width: int = 340) -> dict:
+    """The loss (raw, thin and faint; smoothed, thick) above the modes covered (ring and grid),
+    against step: stacked Vega-Lite panels sharing the step axis."""
+    loss = [row["loss"] for row in history]
+    rows = [{"panel": 0, "step": row["step"], "raw": value, "smooth": trend}
+            for row, value, trend in zip(history, loss, smooth(loss, 0.9))]
     if modes is not None:
-        figure.add_scatter(x=[s for s, _m in covered], y=[m for _s, m in covered], mode="lines+markers",
-                           name=_("modes covered"), line={"color": "black"}, xaxis="x2", yaxis="y2")
-        layout["yaxis"]["domain"] = [0.45, 1.0]
-        layout |= {"yaxis2": {"domain": [0.0, 0.33], "range": [0, modes + 0.5], "title": _("modes covered")},
-                   "xaxis2": {"anchor": "y2", "matches": "x", "title": _("step")}}
-    else:
-        layout["xaxis"] = {"title": _("step")}
-    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="diffusion_curves",
-                         legend={"orientation": "h", "y": -0.14}, **layout)
-    return figure
+        rows += [{"panel": 1, "step": row["step"], "raw": row["modes"], "smooth": row["modes"]}
+                 for row in history if row.get("modes") is not None]
+    table = pd.DataFrame(rows, columns=["panel", "step", "raw", "smooth"])
+    last_panel = 0 if modes is None else 1
+
+    def x(panel: int) -> dict:
+        return {"field": "step", "type": "quantitative", "title": _("step") if panel == last_panel else None,
+                "axis": {"labels": panel == last_panel}}
+
+    loss_panel = {"title": {"text": _("loss"), "anchor": "start", "fontSize": 12}, "width": width, "height": 220,
+                  "transform": [{"filter": "datum.panel == 0"}], "layer": [
+                      {"mark": {"type": "line", "strokeWidth": 1, "opacity": 0.25, "color": "#1f77b4"},
+                       "encoding": {"x": x(0), "y": {"field": "raw", "type": "quantitative", "title": None,
+                                                     "scale": {"type": "log"}}}},
+                      {"mark": {"type": "line", "strokeWidth": 2, "color": "#1f77b4"},
+                       "encoding": {"x": x(0), "y": {"field": "smooth", "type": "quantitative", "title": None,
+                                                     "scale": {"type": "log"}}}}]}
+    panels = [loss_panel]
+    if modes is not None:
+        panels.append({"title": {"text": _("modes covered"), "anchor": "start", "fontSize": 12}, "width": width,
+                       "height": 110, "transform": [{"filter": "datum.panel == 1"}],
+                       "mark": {"type": "line", "point": True, "color": "black"},
+                       "encoding": {"x": x(1), "y": {"field": "raw", "type": "quantitative", "title": None,
+                                                     "scale": {"domain": [0, modes + 0.5]}}}})
+    return {"datasets": {"curves": table}, "data": {"name": "curves"}, "vconcat": panels,
+            "resolve": {"scale": {"x": "shared"}}}
 
 
 def animation_figure(canvas: DiffusionCanvas, height: int = 460) -> go.Figure:

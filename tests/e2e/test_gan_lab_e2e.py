@@ -58,7 +58,7 @@ def chart_pictures(page) -> list[Image.Image]:
 def drawn_share(picture: Image.Image) -> float:
     """The share of a chart's pixels that are not page white: a drawn canvas has its coloured
     background and points, drawn curves their lines; an empty chart is white."""
-    pixels = list(picture.getdata())
+    pixels = list(picture.get_flattened_data())
     return sum(1 for r, g, b in pixels if min(r, g, b) < 235) / max(len(pixels), 1)
 
 
