@@ -69,6 +69,12 @@ gpu: venv
 	$(PY) -m pytest tests/gpu -q
 	$(PY) -m genmodels bench --device cuda --compile
 	$(PY) -m genmodels bench --style --device cuda
+	$(PY) -m genmodels bench --diffusion --device cuda --samples 5000
+	@# the diffusion goal: beat the shipped DCGAN's Frechet distance after 60 s of training
+	$(PY) -m genmodels train ddpm --dataset fashion-mnist --hidden 64,128 --batch-size 256 --lr 2e-3 \
+		--epochs 100 --max-seconds 60 --device cuda --name ddpm-gpu-60s --out runs/ddpm-gpu-60s.safetensors
+	$(PY) -m genmodels eval runs/ddpm-gpu-60s.safetensors --device cuda
+	$(PY) -m genmodels eval checkpoints/dcgan-fashion.safetensors --device cuda
 
 clean-venvs:
 	rm -rf $(VENV_ROOT)

@@ -16,6 +16,7 @@ from genmodels import checkpoints, registry
 from genmodels.configs import TrainConfig
 from genmodels.data import batch_indices, is_available
 from genmodels.training import loop
+from genmodels.training.averaging import WeightAverage
 from genmodels.training.steps import StepContext
 
 from ..conftest import tiny_config
@@ -60,6 +61,27 @@ def test_training_steps_never_wait_for_the_gpu(family, arch, sprites_gpu):
     finally:
         torch.cuda.set_sync_debug_mode(0)
     assert torch.isfinite(sums).all()
+
+
+@pytest.mark.parametrize("family", ["ddpm", "flow"])
+def test_diffusion_steps_and_the_weight_average_never_wait_for_the_gpu(family, sprites_gpu):
+    spec = registry.family(family)
+    model = registry.build_model(spec, tiny_config(family, sprites_gpu), seed=0).to(CUDA)
+    config = TrainConfig(batch_size=64, device="cuda", ema=0.999)
+    generator = torch.Generator(device=CUDA).manual_seed(0)
+    ctx = StepContext(device=CUDA, generator=generator, optimizers=spec.optimizers(model, config, CUDA))
+    average = WeightAverage(model, config.ema)
+    indices = batch_indices(len(sprites_gpu.train_x), 64, generator, CUDA)
+    spec.step(model, sprites_gpu.train_x[indices[0]], sprites_gpu.train_y[indices[0]], ctx)  # warm up
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for index in indices[1:6]:
+            terms = spec.step(model, sprites_gpu.train_x[index], sprites_gpu.train_y[index], ctx)
+            average.update(model)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert torch.isfinite(terms["loss"]) and all(a.is_cuda for a in average.average)
 
 
 def test_forward_passes_run_in_bf16_and_losses_in_fp32(sprites_gpu):
