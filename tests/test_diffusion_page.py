@@ -9,19 +9,9 @@ from streamlit.testing.v1 import AppTest
 from genmodels.lessons.diffusion_lab import DiffusionLab
 
 from .conftest import app_on
-from .test_gan_lab_page import metrics
+from .test_gan_lab_page import chart, metrics
 
 PAGE = "pages/diffusion_lab.py"
-
-
-def chart(app: AppTest, dataset: str) -> dict[str, bytes]:
-    """The datasets (name -> Arrow bytes) of the Vega-Lite chart that holds ``dataset`` ("samples":
-    the canvas; "curves")."""
-    for element in app.get("vega_lite_chart"):
-        found = {d.name: d.data.data for d in element.proto.datasets}
-        if dataset in found:
-            return found
-    raise AssertionError(f"no chart with the dataset {dataset!r}")
 
 
 def layers(app: AppTest) -> list[str]:
