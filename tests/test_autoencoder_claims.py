@@ -249,6 +249,7 @@ def test_the_frechet_classifier_is_accurate_but_its_features_would_not_spot_phot
     pooled = load_classifier(familiarity_classifier_path(CHECKPOINTS, "fashion-mnist"))
     assert frechet_classifier.info.metrics["test_accuracy"] >= 0.9 > pooled.info.metrics["test_accuracy"]
     model = frechet_classifier.model
-    familiar = fit_familiarity(embed(model, fashion.train_x[:FAMILIAR_TRAIN]), embed(model, fashion.test_x[:FAMILIAR_TEST]))
+    familiar = fit_familiarity(embed(model, fashion.train_x[:FAMILIAR_TRAIN]),
+                               embed(model, fashion.test_x[:FAMILIAR_TEST]))
     photographs = unlike_fashion()["photographs"]
     assert (familiar.ratios(embed(model, photographs)) > 1).float().mean().item() < 0.2
