@@ -47,6 +47,19 @@ def negative_elbo(logits, target, mu, logvar, beta: float = 1.0):
     return bce + beta * kl, bce, kl
 
 
+def point_negative_elbo(mean, target, mu, logvar, sigma: float):
+    """-ELBO per point of a VAE for 2-D points, whose decoder gives the mean of a Gaussian
+    p(x|z) = N(mean, sigma^2 I) with a fixed sigma (models/vae.PointVAE):
+
+        -log p(x|z) = |x - mean|^2 / (2 sigma^2) + D log(sigma sqrt(2 pi))
+
+    The constant (D = 2 here) is left out: it moves the loss, not its gradients. Plus
+    KL(q(z|x) || N(0, I)) as gaussian_kl. Shapes (B, D) -> (loss, reconstruction, kl), scalars."""
+    reconstruction = (mean - target).pow(2).sum() / (2 * sigma**2 * target.shape[0])
+    kl = gaussian_kl(mu, logvar)
+    return reconstruction + kl, reconstruction, kl
+
+
 def sparsity_kl(code: torch.Tensor, rho: float) -> torch.Tensor:
     """The sparse autoencoder's penalty (Ng, CS294A lecture notes, 2011):
 

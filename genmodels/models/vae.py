@@ -138,3 +138,33 @@ class VAE(nn.Module):
         weight = self.to_posterior.weight
         z = torch.randn((n, self.config.latent_dim), generator=generator, device=weight.device, dtype=weight.dtype)
         return self.decode(z)
+
+
+class PointVAE(nn.Module):
+    """A VAE for 2-D points (the Compare page's toy): the MLP VAE above with a Gaussian decoder,
+    p(x|z) = N(decoder(z), sigma^2 I) for a fixed sigma, in place of Bernoulli pixels
+    (losses.point_negative_elbo). (B, 2) -> hidden (ReLU) -> (mu, logvar) of a latent_dim code;
+    code -> hidden reversed -> (B, 2) mean."""
+
+    def __init__(self, hidden: tuple[int, ...] = (128, 128), latent_dim: int = 2, sigma: float = 0.1,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.latent_dim, self.sigma = latent_dim, sigma
+        self.encoder = mlp([2, *hidden], True)
+        self.to_posterior = nn.Linear(hidden[-1], 2 * latent_dim)
+        self.decoder = mlp([latent_dim, *reversed(hidden), 2], False)
+        init_default(self, generator)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
+        """As VAE.forward; ``logits`` holds the decoded means (B, 2)."""
+        mu, logvar = self.to_posterior(self.encoder(x)).chunk(2, dim=1)  # 2 x (B, latent_dim)
+        z = mu + torch.exp(0.5 * logvar) * randn(mu.shape, generator, like=mu)
+        return VAEOutput(logits=self.decoder(z), mu=mu, logvar=logvar, z=z)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n points decoded from z ~ N(0, I) (the means of p(x|z), as the image VAE shows its
+        Bernoulli means): (n, 2)."""
+        weight = self.to_posterior.weight
+        z = torch.randn((n, self.latent_dim), generator=generator, device=weight.device, dtype=weight.dtype)
+        return self.decoder(z)
