@@ -1,6 +1,6 @@
 """The Diffusion lab and Compare pages in AppTest: the lab opens on an untrained ddpm on the ring,
 100 steps move the samples and draw the curves, Run trains and Pause stops, the sampler and the
-family change as asked; the image half shows the shipped model; Compare trains its three toys."""
+family change as asked; the image half shows the shipped model; Compare trains its four toys."""
 
 import json
 
@@ -69,15 +69,15 @@ def test_the_image_half_shows_the_shipped_model():
     assert "10 steps of DDIM" in " ".join(c.value for c in app.caption)
 
 
-def test_compare_trains_three_models_on_the_toy_and_lists_the_image_generators():
+def test_compare_trains_four_models_on_the_toy_and_lists_the_image_generators():
     app = app_on("pages/compare.py", timeout=600)
     assert not app.dataframe  # nothing is scored before it is asked for
     app.button(key="compare_score").click().run()
     table = app.dataframe[0].value  # the image generators (the toy's table comes after pressing the button)
-    assert {"dcgan-fashion", "ddpm-fashion"} <= set(table["model"])
+    assert {"dcgan-fashion", "ddpm-fashion", "flow-fashion"} <= set(table["model"])
     app.select_slider(key="compare_toy_steps").set_value(500)
-    next(b for b in app.button if b.label == "Train all three and compare").click().run()
+    next(b for b in app.button if b.label == "Train all four and compare").click().run()
     assert not app.exception
     toy = app.dataframe[0].value
-    assert list(toy["model"]) == ["GAN", "diffusion (DDPM)", "flow matching"]
+    assert list(toy["model"]) == ["GAN", "VAE", "diffusion (DDPM)", "flow matching"]
     assert all(cell.endswith("/ 8") for cell in toy["modes covered"])
