@@ -9,7 +9,8 @@ Three kinds of rows:
 - ``sample``: images/s of the shipped model's default sampler at 10, 25, 50, 100 and 250 steps,
   100 images per batch;
 - ``frechet``: the Frechet distance (metrics/frechet.py, the lab's classifier) of the shipped
-  diffusion models at each step count and of the shipped DCGAN, all on the same number of samples,
+  diffusion models at each step count (ddpm also with its ancestral sampler at 100 and 250
+  steps) and of the shipped DCGAN, all on the same number of samples,
   with the floor for that number (real training images against the test set).
 """
 
@@ -30,6 +31,7 @@ from genmodels.runtime import checkpoint_dir, resolve_device
 from genmodels.training import loop
 
 STEP_COUNTS = (10, 25, 50, 100, 250)
+ANCESTRAL_STEP_COUNTS = (100, 250)
 SHIPPED_DIFFUSION = ("ddpm-fashion", "flow-fashion")
 
 
@@ -62,15 +64,15 @@ def sample_speed(model, steps: int, device, batch: int = 100) -> float:
 
 
 class StepsSampler(torch.nn.Module):
-    """A diffusion model seen through ``sample(n, generator)`` with a fixed step count, for
-    frechet.sample_quality."""
+    """A diffusion model seen through ``sample(n, generator)`` with a fixed step count (and
+    sampler: None for the model's default), for frechet.sample_quality."""
 
-    def __init__(self, model, steps: int):
+    def __init__(self, model, steps: int, sampler: str | None = None):
         super().__init__()
-        self.model, self.steps = model, steps
+        self.model, self.steps, self.sampler = model, steps, sampler
 
     def sample(self, n: int, generator=None) -> torch.Tensor:
-        return self.model.sample(n, generator=generator, steps=self.steps)
+        return self.model.sample(n, generator=generator, steps=self.steps, sampler=self.sampler)
 
 
 def run_diffusion_bench(quick: bool = False, device: str = "cpu", samples: int = 2000) -> Iterator[DiffusionRow]:
@@ -90,9 +92,13 @@ def run_diffusion_bench(quick: bool = False, device: str = "cpu", samples: int =
     classifier = frechet.load_classifier(frechet.classifier_path(folder, "fashion-mnist")).model.to(device)
     reference = frechet.real_statistics(classifier, dataset, samples=200 if quick else samples)
     for name, model in shipped.items():
-        for steps in counts:
-            quality = frechet.sample_quality(StepsSampler(model, steps), classifier, reference)
-            yield DiffusionRow("frechet", f"{name}, {model.config.sampler}, {steps} steps",
+        # ddpm: also Ho et al.'s random ancestral sampler, which needs more steps than DDIM
+        runs = [(model.config.sampler, steps) for steps in counts]
+        if model.config.process == "ddpm" and not quick:
+            runs += [("ddpm", steps) for steps in ANCESTRAL_STEP_COUNTS]
+        for sampler, steps in runs:
+            quality = frechet.sample_quality(StepsSampler(model, steps, sampler), classifier, reference)
+            yield DiffusionRow("frechet", f"{name}, {sampler}, {steps} steps",
                                {"frechet": round(quality.frechet, 3), "floor": round(quality.floor, 3),
                                 "samples": quality.samples})
     dcgan = load_checkpoint(folder / "dcgan-fashion.safetensors").model.to(device)

@@ -160,3 +160,21 @@ def test_app_bench_helpers_summarise_and_format():
     ]
     assert lines[0] == "first page: 3.2 s (target < 10.0 s)"
     assert "Train 0.60 s" in lines[1] and "900 MiB" in lines[2] and "median 0.300 s, p95 0.345" in lines[3]
+
+
+@pytest.mark.parametrize("sampler", [None, "ddpm"])
+def test_the_diffusion_bench_scores_the_sampler_and_steps_it_names(sampler):
+    """bench --diffusion's rows name a sampler and a step count: StepsSampler must draw with those."""
+    import torch
+
+    from benchmarks.diffusion_bench import StepsSampler
+    from genmodels.models.diffusion import DiffusionConfig, DiffusionModel
+
+    model = DiffusionModel(DiffusionConfig(process="ddpm", data="image", hidden=(4, 8)),
+                           torch.Generator().manual_seed(0)).eval()
+    torch.nn.init.normal_(model.net.conv_out.weight, generator=torch.Generator().manual_seed(1))  # not all zero
+    drawn = StepsSampler(model, 3, sampler).sample(2, generator=torch.Generator().manual_seed(2))
+    expected = model.sample(2, generator=torch.Generator().manual_seed(2), steps=3, sampler=sampler)
+    other = model.sample(2, generator=torch.Generator().manual_seed(2), steps=3,
+                         sampler="ddim" if sampler == "ddpm" else "ddpm")
+    assert torch.equal(drawn, expected) and not torch.equal(drawn, other)
