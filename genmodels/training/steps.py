@@ -28,6 +28,13 @@ class StepContext:
         """Wrap forward passes and losses (not backward or optimizer steps, as PyTorch advises)."""
         return autocast(self.device)
 
+    def descend(self, loss: torch.Tensor, optimizer: str = "model") -> None:
+        """One gradient step on ``loss`` with the named optimizer (its gradients cleared first)."""
+        step = self.optimizers[optimizer]
+        step.zero_grad(set_to_none=True)
+        loss.backward()
+        step.step()
+
 
 # --------------------------------------------------------------------------------------------
 # Autoencoders (ae, sparse_ae, dae): one step, the config says which loss terms apply.
@@ -46,10 +53,7 @@ def autoencoder_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
             sparsity = losses.sparsity_kl(out.code.float(), cfg.sparsity_target)
             loss = bce + cfg.sparsity_weight * sparsity
             terms = {"loss": loss, "bce": bce, "sparsity": sparsity}
-    optimizer = ctx.optimizers["model"]
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    ctx.descend(loss)
     return {k: v.detach() for k, v in terms.items()}
 
 
@@ -100,10 +104,7 @@ def vae_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
         out = model(x, generator=ctx.generator)
         loss, bce, kl = losses.negative_elbo(out.logits.float(), x, out.mu.float(), out.logvar.float(),
                                              model.config.beta)
-    optimizer = ctx.optimizers["model"]
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    ctx.descend(loss)
     return {"loss": loss.detach(), "bce": bce.detach(), "kl": kl.detach()}
 
 
@@ -224,10 +225,7 @@ def gan_snapshot(model, z, ctx: StepContext) -> dict:
 def classifier_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
     with ctx.autocast():
         loss = losses.classification_loss(model(x).float(), y)
-    optimizer = ctx.optimizers["model"]
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    ctx.descend(loss)
     return {"loss": loss.detach()}
 
 
@@ -267,10 +265,7 @@ def diffusion_loss(model, x0: torch.Tensor, generator: torch.Generator) -> torch
 def diffusion_step(model, x, y, ctx: StepContext) -> dict[str, torch.Tensor]:
     with ctx.autocast():
         loss = diffusion_loss(model, model.to_model_space(x), ctx.generator)
-    optimizer = ctx.optimizers["model"]
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    ctx.descend(loss)
     return {"loss": loss.detach()}
 
 
